@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the Rust unit and integration
+# tests (SQLite and PostgreSQL), then the compat suite with the official
+# mlflow 3.17.2 client (and the 2.22 client for the training flow).
+# Needs: PostgreSQL on 127.0.0.1:5432 (user root, trust) and the venvs from
+# scripts/setup-python.sh. Ends with one summary line over all runners.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+logs=$(mktemp -d)
+failed_steps=()
+
+step() {
+  local name=$1; shift
+  echo "=== $name: $*"
+  if ! "$@" 2>&1 | tee "$logs/$name.log"; then
+    failed_steps+=("$name")
+  fi
+}
+
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
+step build cargo build --workspace --bins --quiet
+step cargo-test cargo test --workspace --no-fail-fast
+export FERROFLOW_BIN="$PWD/target/debug/ferroflow"
+step compat-mlflow3 .venvs/mlflow3/bin/pytest -q -p no:cacheprovider compat-tests
+step compat-mlflow2 .venvs/mlflow2/bin/pytest -q -p no:cacheprovider compat-tests/test_training_flow.py
+
+# One closing line over all runners: cargo's "N passed; M failed" lines and
+# pytest's "N passed, M failed" summaries.
+passed=$(grep -E '^test result:' "$logs/cargo-test.log" | sed -E 's/.* ([0-9]+) passed.*/\1/' | awk '{s+=$1} END {print s+0}')
+cfailed=$(grep -E '^test result:' "$logs/cargo-test.log" | sed -E 's/.* ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
+for f in "$logs"/compat-*.log; do
+  line=$(grep -E '[0-9]+ (passed|failed|error)' "$f" | tail -1)
+  p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+' || echo 0)
+  x=$(echo "$line" | grep -oE '[0-9]+ (failed|error|errors)' | grep -oE '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  passed=$(( ${passed:-0} + ${p:-0} ))
+  cfailed=$(( ${cfailed:-0} + ${x:-0} ))
+done
+if [ ${#failed_steps[@]} -gt 0 ]; then
+  echo "failed steps: ${failed_steps[*]}"
+  [ "${cfailed:-0}" -gt 0 ] || cfailed=${#failed_steps[@]}
+fi
+echo "total: ${passed:-0} passed, ${cfailed:-0} failed"
+[ ${#failed_steps[@]} -eq 0 ]

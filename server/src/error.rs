@@ -1,0 +1,204 @@
+//! One error type for the whole API. Every failure a handler can produce is an
+//! [`ApiError`]: an MLflow error code plus a message. The code decides the HTTP
+//! status through one table ([`ErrorCode::status`]), exactly as `mlflow server`
+//! maps them, so a client error is never reported as a 5xx (the official client
+//! retries 5xx responses seven times).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+/// MLflow's `ErrorCode` names, as they appear in the `error_code` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    InvalidParameterValue,
+    BadRequest,
+    ResourceAlreadyExists,
+    ResourceDoesNotExist,
+    EndpointNotFound,
+    PermissionDenied,
+    ResourceConflict,
+    RequestLimitExceeded,
+    InternalError,
+    InvalidState,
+    NotImplemented,
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The HTTP status `mlflow server` 3.17.2 answers for this code.
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorCode::InvalidParameterValue
+            | ErrorCode::BadRequest
+            | ErrorCode::ResourceAlreadyExists => StatusCode::BAD_REQUEST,
+            ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
+            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
+            ErrorCode::ResourceConflict => StatusCode::CONFLICT,
+            ErrorCode::RequestLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::InternalError | ErrorCode::InvalidState => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
+            ErrorCode::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
+            ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
+            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
+            ErrorCode::ResourceConflict => "RESOURCE_CONFLICT",
+            ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+            ErrorCode::InvalidState => "INVALID_STATE",
+            ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
+            ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidParameterValue, message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadRequest, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceDoesNotExist, message)
+    }
+
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ResourceAlreadyExists, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError, message)
+    }
+
+    pub fn not_implemented(what: &str) -> Self {
+        Self::new(
+            ErrorCode::NotImplemented,
+            format!("{what} is not implemented by ferroflow yet."),
+        )
+    }
+
+    /// MLflow's message for an absent or empty required field.
+    pub fn missing_parameter(name: &str) -> Self {
+        Self::invalid_parameter(format!(
+            "Missing value for required parameter '{name}'. See the API docs for more information about request parameters."
+        ))
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error_code: &'static str,
+    message: &'a str,
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.code.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.code.status().is_server_error() {
+            tracing::error!(code = self.code.as_str(), message = %self.message, "request failed");
+        }
+        HttpResponse::build(self.status_code()).json(ErrorBody {
+            error_code: self.code.as_str(),
+            message: &self.message,
+        })
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            // SQLSTATE classes: 23505 unique (PG), 2067/1555 unique (SQLite extended codes),
+            // 22001 string too long (PG), 5/517/"database is locked" busy (SQLite).
+            let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+            let text = db.message().to_string();
+            if db.is_unique_violation() || code == "2067" || code == "1555" {
+                return ApiError::already_exists(text);
+            }
+            if code.starts_with("22") || db.is_check_violation() || db.is_foreign_key_violation() {
+                return ApiError::bad_request(text);
+            }
+            if code == "5" || code == "517" || text.contains("database is locked") {
+                return ApiError::new(ErrorCode::TemporarilyUnavailable, text);
+            }
+        }
+        if matches!(err, sqlx::Error::PoolTimedOut) {
+            return ApiError::new(
+                ErrorCode::TemporarilyUnavailable,
+                "Timed out waiting for a database connection.",
+            );
+        }
+        tracing::error!(error = %err, "database error");
+        ApiError::internal(format!("Database error: {err}"))
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(err: std::io::Error) -> Self {
+        match err.kind() {
+            std::io::ErrorKind::NotFound => ApiError::not_found(err.to_string()),
+            _ => ApiError::internal(format!("I/O error: {err}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_follow_mlflow() {
+        assert_eq!(ErrorCode::ResourceAlreadyExists.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorCode::ResourceDoesNotExist.status(), StatusCode::NOT_FOUND);
+        assert_eq!(ErrorCode::InvalidParameterValue.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(ErrorCode::NotImplemented.status(), StatusCode::NOT_IMPLEMENTED);
+        assert_eq!(ErrorCode::InvalidState.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn missing_parameter_message_matches_mlflow() {
+        let e = ApiError::missing_parameter("name");
+        assert_eq!(
+            e.message,
+            "Missing value for required parameter 'name'. See the API docs for more information about request parameters."
+        );
+    }
+}

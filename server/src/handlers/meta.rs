@@ -1,0 +1,43 @@
+//! Liveness, version and `server-info`.
+
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/version", web::get().to(version));
+    for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
+        cfg.route(&format!("{prefix}/server-info"), web::get().to(server_info));
+    }
+}
+
+/// `OK` as `mlflow server` answers; 503 when the database does not answer,
+/// so a readiness probe can use it too.
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    match state.store.ping().await {
+        Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("OK"),
+        Err(e) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain; charset=utf-8")
+            .body(format!("database unavailable: {}", e.message)),
+    }
+}
+
+async fn version() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(crate::MLFLOW_VERSION)
+}
+
+async fn server_info() -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "store_type": "SqlStore",
+        "workspaces_enabled": false,
+        "trace_archival_enabled": false,
+        "multipart_uploads_enabled": false,
+        "multipart_downloads_enabled": false,
+        "presigned_upload_run_id_supported": false,
+        "presigned_upload_model_id_supported": false,
+        "features_enabled": {"gateway": false}
+    }))
+}

@@ -1,0 +1,384 @@
+//! Runs and metrics: lifecycle, logging, search, metric history.
+
+use super::experiments::internal;
+use super::{empty, json};
+use crate::error::{ApiError, ApiResult};
+use crate::request::Msg;
+use crate::startup::AppState;
+use crate::store::{NewMetric, NewRun, RunQuery, RunUpdate};
+use crate::validation;
+use crate::wire::de::parse_f64;
+use crate::wire::requests::{
+    CreateRun, DeleteTag, GetMetricHistory, GetMetricHistoryBulkInterval, KeyValueIn, LogBatch,
+    LogInputs, LogMetric, LogOutputs, LogParam, MetricIn, ModelIoIn, RunRef, SearchRuns, SetTag,
+    UpdateRun,
+};
+use crate::wire::{Dataset, DatasetInput, KeyValue, ModelIo, ViewType};
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/runs/create", web::post().to(create))
+        .route("/runs/get", web::get().to(get))
+        .route("/runs/update", web::post().to(update))
+        .route("/runs/delete", web::post().to(delete))
+        .route("/runs/restore", web::post().to(restore))
+        .route("/runs/log-metric", web::post().to(log_metric))
+        .route("/runs/log-parameter", web::post().to(log_param))
+        .route("/runs/set-tag", web::post().to(set_tag))
+        .route("/runs/delete-tag", web::post().to(delete_tag))
+        .route("/runs/log-batch", web::post().to(log_batch))
+        .route("/runs/log-inputs", web::post().to(log_inputs))
+        .route("/runs/outputs", web::post().to(log_outputs))
+        .route("/runs/search", web::post().to(search))
+        .route("/runs/search", web::get().to(search))
+        .route("/metrics/get-history", web::get().to(get_history))
+        .route(
+            "/metrics/get-history-bulk-interval",
+            web::get().to(get_history_bulk_interval),
+        );
+}
+
+type Resp = ApiResult<HttpResponse>;
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// A tag or param value from JSON: strings only (MLflow rejects numbers).
+fn string_value(field: &str, value: Option<Value>) -> ApiResult<String> {
+    match value {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(ApiError::invalid_parameter(format!(
+            "Invalid value {other} for parameter '{field}' supplied: value must be a string."
+        ))),
+    }
+}
+
+fn run_tag(tag: KeyValueIn) -> ApiResult<KeyValue> {
+    let key = tag.key.unwrap_or_default();
+    validation::validate_tag_name(&key)?;
+    let value = string_value("value", tag.value)?;
+    let value = validation::validate_tag_value(&key, value)?;
+    Ok(KeyValue { key, value })
+}
+
+fn run_param(param: KeyValueIn) -> ApiResult<KeyValue> {
+    let key = param.key.unwrap_or_default();
+    validation::validate_param_name(&key)?;
+    let value = string_value("value", param.value)?;
+    let value = validation::validate_param_value(&key, value)?;
+    Ok(KeyValue { key, value })
+}
+
+fn json_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A metric of a log-batch: each element is checked like a log-metric call.
+fn batch_metric(index: usize, m: MetricIn) -> ApiResult<NewMetric> {
+    let missing = |field: &str| ApiError::missing_parameter(&format!("metrics[{index}].{field}"));
+    let key = m.key.unwrap_or_default();
+    if key.is_empty() {
+        return Err(missing("key"));
+    }
+    validation::validate_metric_name(&key)?;
+    let value = match &m.value {
+        None | Some(Value::Null) => return Err(missing("value")),
+        Some(v) => parse_f64(v).ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "Got invalid value {v} for metric '{key}' (timestamp={:?}). Please specify value as a valid double (64-bit floating point)",
+                m.timestamp
+            ))
+        })?,
+    };
+    let timestamp = match &m.timestamp {
+        None | Some(Value::Null) => return Err(missing("timestamp")),
+        Some(v) => json_i64(v).ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "Invalid value {v} for parameter 'timestamp' supplied: must be an integer."
+            ))
+        })?,
+    };
+    let step = match &m.step {
+        None | Some(Value::Null) => 0,
+        Some(v) => json_i64(v).ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "Invalid value {v} for parameter 'step' supplied: must be an integer."
+            ))
+        })?,
+    };
+    validation::validate_metric_timestamp(timestamp)?;
+    Ok(NewMetric {
+        key,
+        value,
+        timestamp,
+        step,
+        model_id: m.model_id,
+        dataset_name: m.dataset_name,
+        dataset_digest: m.dataset_digest,
+    })
+}
+
+async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateRun>) -> Resp {
+    let tags = req.tags.into_iter().map(run_tag).collect::<ApiResult<Vec<_>>>()?;
+    let experiment_id = req.experiment_id.unwrap_or_else(|| "0".into());
+    let run = state
+        .store
+        .create_run(NewRun {
+            experiment_id,
+            user_id: req.user_id.unwrap_or_default(),
+            run_name: req.run_name.unwrap_or_default(),
+            start_time: req.start_time.unwrap_or_else(now_millis),
+            tags,
+        })
+        .await?;
+    Ok(json(&json!({ "run": run })))
+}
+
+async fn get(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
+    let run = state.store.get_run(&req.id()?).await?;
+    Ok(json(&json!({ "run": run })))
+}
+
+async fn update(state: web::Data<AppState>, Msg(req): Msg<UpdateRun>) -> Resp {
+    let run_id = req.id()?;
+    let info = state
+        .store
+        .update_run(
+            &run_id,
+            RunUpdate {
+                status: req.status,
+                end_time: req.end_time,
+                run_name: req.run_name,
+            },
+        )
+        .await?;
+    Ok(json(&json!({ "run_info": info })))
+}
+
+async fn delete(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
+    state.store.delete_run(&req.id()?).await?;
+    Ok(empty())
+}
+
+async fn restore(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
+    state.store.restore_run(&req.id()?).await?;
+    Ok(empty())
+}
+
+async fn log_metric(state: web::Data<AppState>, Msg(req): Msg<LogMetric>) -> Resp {
+    let run_id = req.id()?;
+    validation::validate_metric_name(&req.key)?;
+    let value = req.value.ok_or_else(|| ApiError::missing_parameter("value"))?;
+    let timestamp = req
+        .timestamp
+        .ok_or_else(|| ApiError::missing_parameter("timestamp"))?;
+    validation::validate_metric_timestamp(timestamp)?;
+    let metric = NewMetric {
+        key: req.key,
+        value,
+        timestamp,
+        step: req.step.unwrap_or(0),
+        model_id: req.model_id,
+        dataset_name: req.dataset_name,
+        dataset_digest: req.dataset_digest,
+    };
+    state.store.log_batch(&run_id, &[metric], &[], &[]).await?;
+    Ok(empty())
+}
+
+async fn log_param(state: web::Data<AppState>, Msg(req): Msg<LogParam>) -> Resp {
+    let run_id = req.id()?;
+    let param = run_param(KeyValueIn {
+        key: Some(req.key),
+        value: req.value.map(Value::String),
+    })?;
+    state.store.log_batch(&run_id, &[], &[param], &[]).await?;
+    Ok(empty())
+}
+
+async fn set_tag(state: web::Data<AppState>, Msg(req): Msg<SetTag>) -> Resp {
+    let run_id = req.id()?;
+    let tag = run_tag(KeyValueIn {
+        key: Some(req.key),
+        value: req.value.map(Value::String),
+    })?;
+    state.store.log_batch(&run_id, &[], &[], &[tag]).await?;
+    Ok(empty())
+}
+
+async fn delete_tag(state: web::Data<AppState>, Msg(req): Msg<DeleteTag>) -> Resp {
+    state.store.delete_tag(&req.run_id, &req.key).await?;
+    Ok(empty())
+}
+
+async fn log_batch(state: web::Data<AppState>, Msg(req): Msg<LogBatch>) -> Resp {
+    validation::validate_run_id(&req.run_id)?;
+    validation::validate_batch_limits(req.metrics.len(), req.params.len(), req.tags.len())?;
+    let params = req.params.into_iter().map(run_param).collect::<ApiResult<Vec<_>>>()?;
+    let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
+    validation::validate_no_duplicate_param_keys(&keys)?;
+    let metrics = req
+        .metrics
+        .into_iter()
+        .enumerate()
+        .map(|(i, m)| batch_metric(i, m))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let tags = req.tags.into_iter().map(run_tag).collect::<ApiResult<Vec<_>>>()?;
+    state
+        .store
+        .log_batch(&req.run_id, &metrics, &params, &tags)
+        .await?;
+    Ok(empty())
+}
+
+fn model_io(m: ModelIoIn) -> ApiResult<ModelIo> {
+    Ok(ModelIo {
+        model_id: m
+            .model_id
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| ApiError::missing_parameter("model_id"))?,
+        step: m.step.unwrap_or(0),
+    })
+}
+
+async fn log_inputs(state: web::Data<AppState>, Msg(req): Msg<LogInputs>) -> Resp {
+    let mut datasets = Vec::with_capacity(req.datasets.len());
+    for input in req.datasets {
+        let d = input
+            .dataset
+            .ok_or_else(|| ApiError::missing_parameter("dataset"))?;
+        let required = |v: Option<String>, name: &str| {
+            v.filter(|s| !s.is_empty())
+                .ok_or_else(|| ApiError::missing_parameter(name))
+        };
+        let dataset = Dataset {
+            name: required(d.name, "name")?,
+            digest: required(d.digest, "digest")?,
+            source_type: required(d.source_type, "source_type")?,
+            source: required(d.source, "source")?,
+            schema: d.schema,
+            profile: d.profile,
+        };
+        validation::validate_dataset(&dataset)?;
+        let mut tags = Vec::with_capacity(input.tags.len());
+        for tag in input.tags {
+            let key = tag.key.unwrap_or_default();
+            let value = string_value("value", tag.value)?;
+            validation::validate_input_tag(&key, &value)?;
+            tags.push(KeyValue { key, value });
+        }
+        datasets.push(DatasetInput { tags, dataset });
+    }
+    let models = req.models.into_iter().map(model_io).collect::<ApiResult<Vec<_>>>()?;
+    state.store.log_inputs(&req.run_id, &datasets, &models).await?;
+    Ok(empty())
+}
+
+async fn log_outputs(state: web::Data<AppState>, Msg(req): Msg<LogOutputs>) -> Resp {
+    let models = req.models.into_iter().map(model_io).collect::<ApiResult<Vec<_>>>()?;
+    state.store.log_outputs(&req.run_id, &models).await?;
+    Ok(empty())
+}
+
+async fn search(state: web::Data<AppState>, Msg(req): Msg<SearchRuns>) -> Resp {
+    let max_results = validation::validate_search_runs_max_results(req.max_results)?;
+    let page = state
+        .store
+        .search_runs(&RunQuery {
+            experiment_ids: req.experiment_ids,
+            filter: req.filter.unwrap_or_default(),
+            view_type: req.run_view_type.unwrap_or(ViewType::ActiveOnly),
+            max_results,
+            order_by: req.order_by,
+            page_token: req.page_token,
+        })
+        .await?;
+    let mut body = serde_json::Map::new();
+    if !page.items.is_empty() {
+        body.insert("runs".into(), serde_json::to_value(&page.items).map_err(internal)?);
+    }
+    if let Some(token) = page.next_page_token {
+        body.insert("next_page_token".into(), token.into());
+    }
+    Ok(json(&body))
+}
+
+async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>) -> Resp {
+    let run_id = req.id()?;
+    if let Some(max) = req.max_results {
+        if max <= 0 {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid value {max} for parameter 'max_results' supplied. It must be a positive integer"
+            )));
+        }
+    }
+    let page = state
+        .store
+        .get_metric_history(&run_id, &req.metric_key, req.max_results, req.page_token.as_deref())
+        .await?;
+    let mut body = serde_json::Map::new();
+    if !page.items.is_empty() {
+        body.insert("metrics".into(), serde_json::to_value(&page.items).map_err(internal)?);
+    }
+    if let Some(token) = page.next_page_token {
+        body.insert("next_page_token".into(), token.into());
+    }
+    Ok(json(&body))
+}
+
+/// Most runs one bulk-interval call may name, and most points per run.
+const MAX_RUNS_BULK: usize = 100;
+const MAX_RESULTS_PER_RUN: i64 = 2500;
+
+async fn get_history_bulk_interval(
+    state: web::Data<AppState>,
+    Msg(req): Msg<GetMetricHistoryBulkInterval>,
+) -> Resp {
+    if req.run_ids.is_empty() {
+        return Err(ApiError::missing_parameter("run_ids"));
+    }
+    if req.run_ids.len() > MAX_RUNS_BULK {
+        return Err(ApiError::invalid_parameter(format!(
+            "GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK} run_ids. Received {} run_ids.",
+            req.run_ids.len()
+        )));
+    }
+    let max_results = req.max_results.unwrap_or(MAX_RESULTS_PER_RUN);
+    if !(1..=MAX_RESULTS_PER_RUN).contains(&max_results) {
+        return Err(ApiError::invalid_parameter(format!(
+            "max_results must be between 1 and {MAX_RESULTS_PER_RUN}."
+        )));
+    }
+    if let (Some(s), Some(e)) = (req.start_step, req.end_step) {
+        if s > e {
+            return Err(ApiError::invalid_parameter(
+                "end_step must be greater than start_step. ",
+            ));
+        }
+    }
+    let metrics = state
+        .store
+        .get_metric_history_bulk_interval(
+            &req.run_ids,
+            &req.metric_key,
+            req.start_step,
+            req.end_step,
+            max_results,
+        )
+        .await?;
+    let mut body = serde_json::Map::new();
+    if !metrics.is_empty() {
+        body.insert("metrics".into(), serde_json::to_value(&metrics).map_err(internal)?);
+    }
+    Ok(json(&body))
+}

@@ -1,0 +1,21 @@
+//! ferroflow: the MLflow tracking server API in Rust.
+//!
+//! Layout: `handlers` (HTTP, by API area) → `store` (one trait, SQL
+//! implementation for SQLite and PostgreSQL) and `artifacts` (one trait,
+//! repositories); `search` parses MLflow's filter grammar; `wire` holds the
+//! JSON types; `request` reads requests the way MLflow does.
+
+pub mod artifacts;
+pub mod config;
+pub mod error;
+pub mod handlers;
+pub mod request;
+pub mod search;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod validation;
+pub mod wire;
+
+/// The MLflow version whose API this server speaks.
+pub const MLFLOW_VERSION: &str = "3.17.2";

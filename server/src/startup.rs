@@ -1,0 +1,89 @@
+//! Building and running the application: open the store (creating or
+//! checking MLflow's schema), seed the default experiment, bind (port 0 picks
+//! a free port, which the tests use), serve until SIGTERM/SIGINT.
+
+use crate::artifacts::local::LocalArtifactRepository;
+use crate::artifacts::ArtifactRepository;
+use crate::config::Settings;
+use crate::handlers;
+use crate::store::sql::SqlStore;
+use crate::store::TrackingStore;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+/// Everything a handler may need; shared by all workers.
+pub struct AppState {
+    pub store: Arc<dyn TrackingStore>,
+    /// The `mlflow-artifacts` proxy's repository; `None` with
+    /// `--no-serve-artifacts`.
+    pub artifacts: Option<Arc<dyn ArtifactRepository>>,
+    pub settings: Settings,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow_like::Result<Application> {
+        let store = SqlStore::open(&settings.database)
+            .await?
+            .with_default_artifact_root(&settings.artifacts.default_artifact_root);
+        store
+            .ensure_default_experiment(&settings.artifacts.experiment_location("0"))
+            .await?;
+        let artifacts: Option<Arc<dyn ArtifactRepository>> = if settings.artifacts.serve_artifacts {
+            Some(Arc::new(LocalArtifactRepository::new(
+                &settings.artifacts.artifacts_destination,
+            )?))
+        } else {
+            None
+        };
+        let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(
+            database = %settings.database,
+            artifacts_destination = %settings.artifacts.artifacts_destination,
+            default_artifact_root = %settings.artifacts.default_artifact_root,
+            serve_artifacts = settings.artifacts.serve_artifacts,
+            host = %settings.host,
+            port,
+            "ferroflow listening"
+        );
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            store: Arc::new(store),
+            artifacts,
+            settings,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap(actix_web::middleware::Compress::default())
+                .configure(handlers::configure)
+        })
+        .workers(workers.max(1))
+        .shutdown_timeout(10)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Runs until the server stops (SIGTERM/SIGINT trigger a graceful stop).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// A small boxed-error alias for start-up paths (no request is involved).
+pub mod anyhow_like {
+    pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
+    pub type Result<T> = std::result::Result<T, Error>;
+}

@@ -1,0 +1,134 @@
+//! The storage boundary: one trait for everything the tracking API reads and
+//! writes, implemented for SQLite and PostgreSQL by [`sql::SqlStore`] on
+//! MLflow's own schema.
+
+pub mod migrate;
+pub mod sql;
+
+use crate::error::ApiResult;
+use crate::wire::{
+    DatasetInput, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo, RunStatus, ViewType,
+};
+use async_trait::async_trait;
+
+/// One page of results and the token for the next one, if more exist.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_page_token: Option<String>,
+}
+
+/// A validated metric ready to store (NaN and ±inf are allowed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMetric {
+    pub key: String,
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+    pub model_id: Option<String>,
+    pub dataset_name: Option<String>,
+    pub dataset_digest: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    pub experiment_id: String,
+    pub user_id: String,
+    pub run_name: String,
+    pub start_time: i64,
+    pub tags: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExperimentQuery {
+    pub view_type: ViewType,
+    pub max_results: i64,
+    pub filter: String,
+    pub order_by: Vec<String>,
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunQuery {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub view_type: ViewType,
+    pub max_results: i64,
+    pub order_by: Vec<String>,
+    pub page_token: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RunUpdate {
+    pub status: Option<RunStatus>,
+    pub end_time: Option<i64>,
+    pub run_name: Option<String>,
+}
+
+#[async_trait]
+pub trait TrackingStore: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgresql"`.
+    fn backend(&self) -> &'static str;
+    /// Checks that the database answers (readiness).
+    async fn ping(&self) -> ApiResult<()>;
+
+    // ---- experiments ----
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[KeyValue],
+    ) -> ApiResult<String>;
+    async fn get_experiment(&self, experiment_id: &str) -> ApiResult<Experiment>;
+    async fn get_experiment_by_name(&self, name: &str) -> ApiResult<Option<Experiment>>;
+    async fn search_experiments(&self, query: &ExperimentQuery) -> ApiResult<Page<Experiment>>;
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> ApiResult<()>;
+    async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()>;
+    async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()>;
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> ApiResult<()>;
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()>;
+
+    // ---- runs ----
+    async fn create_run(&self, run: NewRun) -> ApiResult<Run>;
+    async fn get_run(&self, run_id: &str) -> ApiResult<Run>;
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo>;
+    async fn delete_run(&self, run_id: &str) -> ApiResult<()>;
+    async fn restore_run(&self, run_id: &str) -> ApiResult<()>;
+    /// Params, then metrics, then tags, in one transaction (log-metric,
+    /// log-parameter and set-tag are batches of one).
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[NewMetric],
+        params: &[KeyValue],
+        tags: &[KeyValue],
+    ) -> ApiResult<()>;
+    async fn delete_tag(&self, run_id: &str, key: &str) -> ApiResult<()>;
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelIo],
+    ) -> ApiResult<()>;
+    async fn log_outputs(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()>;
+    async fn search_runs(&self, query: &RunQuery) -> ApiResult<Page<Run>>;
+
+    // ---- metrics ----
+    async fn get_metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: Option<i64>,
+        page_token: Option<&str>,
+    ) -> ApiResult<Page<Metric>>;
+    /// Up to `max_results` points per run, sampled evenly over the steps in
+    /// `[start_step, end_step]`, always keeping the first and last step.
+    async fn get_metric_history_bulk_interval(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        start_step: Option<i64>,
+        end_step: Option<i64>,
+        max_results: i64,
+    ) -> ApiResult<Vec<Metric>>;
+}

@@ -1,0 +1,283 @@
+//! Turns parsed search clauses and orderings into SQL for runs and
+//! experiments. Every value is a bound argument; keys never reach the SQL
+//! text (column names come from fixed tables).
+
+use super::query::Sql;
+use super::Dialect;
+use crate::error::{ApiError, ApiResult};
+use crate::search::{
+    parse_experiment_filter, parse_experiment_order_by, parse_run_filter, parse_run_order_by, Clause,
+    Comparator, EntityKind, FilterValue,
+};
+
+fn run_attribute_column(key: &str) -> ApiResult<&'static str> {
+    Ok(match key {
+        "run_id" => "runs.run_uuid",
+        "run_name" => "runs.name",
+        "status" => "runs.status",
+        "user_id" => "runs.user_id",
+        "artifact_uri" => "runs.artifact_uri",
+        "start_time" => "runs.start_time",
+        "end_time" => "runs.end_time",
+        "lifecycle_stage" => "runs.lifecycle_stage",
+        other => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid attribute key '{other}' specified."
+            )))
+        }
+    })
+}
+
+fn experiment_attribute_column(key: &str) -> ApiResult<&'static str> {
+    Ok(match key {
+        "name" => "experiments.name",
+        "experiment_id" => "experiments.experiment_id",
+        "creation_time" => "experiments.creation_time",
+        "last_update_time" => "experiments.last_update_time",
+        other => {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid attribute key '{other}' specified."
+            )))
+        }
+    })
+}
+
+/// Binds a filter value: numbers as integers when integral (time columns are
+/// BIGINT), else as doubles.
+fn push_value(q: &mut Sql, value: &FilterValue) {
+    match value {
+        FilterValue::Str(s) => {
+            q.str(s);
+        }
+        FilterValue::Num(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+            q.i64(*n as i64);
+        }
+        FilterValue::Num(n) => {
+            q.f64(*n);
+        }
+        FilterValue::List(items) => {
+            q.str_list(items);
+        }
+        FilterValue::None => {}
+    }
+}
+
+/// `<column> <op> <value>` with the dialect's spelling of LIKE/ILIKE.
+fn push_comparison(q: &mut Sql, column: &str, comparator: Comparator, value: &FilterValue, dialect: Dialect) {
+    match (comparator, dialect) {
+        (Comparator::ILike, Dialect::Sqlite) => {
+            q.push("LOWER(").push(column).push(") LIKE LOWER(");
+            push_value(q, value);
+            q.push(")");
+        }
+        (Comparator::IsNull | Comparator::IsNotNull, _) => {
+            q.push(column).push(" ").push(comparator.sql());
+        }
+        _ => {
+            q.push(column).push(" ").push(comparator.sql()).push(" ");
+            push_value(q, value);
+        }
+    }
+}
+
+/// Appends ` AND …` for each clause of a run filter.
+pub(super) fn run_where_sql(q: &mut Sql, filter: &str, dialect: Dialect) -> ApiResult<()> {
+    for clause in parse_run_filter(filter)? {
+        q.push(" AND ");
+        run_clause(q, &clause, dialect)?;
+    }
+    Ok(())
+}
+
+fn key_table_clause(
+    q: &mut Sql,
+    owner: &str,
+    table: &str,
+    owner_column: &str,
+    clause: &Clause,
+    dialect: Dialect,
+) {
+    match clause.comparator {
+        Comparator::IsNull => {
+            q.push(owner).push(" NOT IN (SELECT ").push(owner_column).push(" FROM ").push(table);
+            q.push(" WHERE key = ").str(&clause.key).push(")");
+        }
+        Comparator::IsNotNull => {
+            q.push(owner).push(" IN (SELECT ").push(owner_column).push(" FROM ").push(table);
+            q.push(" WHERE key = ").str(&clause.key).push(")");
+        }
+        comparator => {
+            q.push(owner).push(" IN (SELECT ").push(owner_column).push(" FROM ").push(table);
+            q.push(" WHERE key = ").str(&clause.key).push(" AND ");
+            push_comparison(q, "value", comparator, &clause.value, dialect);
+            q.push(")");
+        }
+    }
+}
+
+fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
+    match clause.entity {
+        EntityKind::Attribute => {
+            let column = run_attribute_column(&clause.key)?;
+            push_comparison(q, column, clause.comparator, &clause.value, dialect);
+        }
+        EntityKind::Metric => {
+            q.push("runs.run_uuid IN (SELECT run_uuid FROM latest_metrics WHERE key = ")
+                .str(&clause.key)
+                .push(" AND NOT is_nan AND ");
+            push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+            q.push(")");
+        }
+        EntityKind::Param => key_table_clause(q, "runs.run_uuid", "params", "run_uuid", clause, dialect),
+        EntityKind::Tag => key_table_clause(q, "runs.run_uuid", "tags", "run_uuid", clause, dialect),
+        EntityKind::Dataset => {
+            let column = match clause.key.as_str() {
+                "name" => "d.name",
+                "digest" => "d.digest",
+                "context" => "t.value",
+                other => {
+                    return Err(ApiError::invalid_parameter(format!(
+                        "Invalid dataset key '{other}' specified."
+                    )))
+                }
+            };
+            q.push(
+                "runs.run_uuid IN (SELECT i.destination_id FROM inputs i \
+                 JOIN datasets d ON d.dataset_uuid = i.source_id \
+                 LEFT JOIN input_tags t ON t.input_uuid = i.input_uuid AND t.name = 'mlflow.data.context' \
+                 WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND ",
+            );
+            push_comparison(q, column, clause.comparator, &clause.value, dialect);
+            q.push(")");
+        }
+    }
+    Ok(())
+}
+
+/// Pushes the LEFT JOINs that ordering by metrics/params/tags needs and
+/// returns the ` ORDER BY …` text (to append after the WHERE clause).
+/// Missing and NaN values sort last in both directions, as in MLflow; ties
+/// fall back to `start_time DESC, run_uuid ASC`.
+pub(super) fn run_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<String> {
+    let mut terms: Vec<String> = Vec::new();
+    let mut has_start_time = false;
+    let mut has_run_id = false;
+    for (i, order) in parse_run_order_by(order_by)?.into_iter().enumerate() {
+        let dir = if order.ascending { "ASC" } else { "DESC" };
+        match order.entity {
+            EntityKind::Attribute => {
+                let column = run_attribute_column(&order.key)?;
+                has_start_time |= column == "runs.start_time";
+                has_run_id |= column == "runs.run_uuid";
+                terms.push(format!("(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END)"));
+                terms.push(format!("{column} {dir}"));
+            }
+            EntityKind::Metric => {
+                let alias = format!("ob{i}");
+                q.push(&format!(" LEFT JOIN latest_metrics {alias} ON {alias}.run_uuid = runs.run_uuid AND {alias}.key = "))
+                    .str(&order.key);
+                terms.push(format!(
+                    "(CASE WHEN {alias}.value IS NULL OR {alias}.is_nan THEN 1 ELSE 0 END)"
+                ));
+                terms.push(format!("{alias}.value {dir}"));
+            }
+            EntityKind::Param | EntityKind::Tag => {
+                let alias = format!("ob{i}");
+                let table = if order.entity == EntityKind::Param { "params" } else { "tags" };
+                q.push(&format!(" LEFT JOIN {table} {alias} ON {alias}.run_uuid = runs.run_uuid AND {alias}.key = "))
+                    .str(&order.key);
+                terms.push(format!("(CASE WHEN {alias}.value IS NULL THEN 1 ELSE 0 END)"));
+                terms.push(format!("{alias}.value {dir}"));
+            }
+            EntityKind::Dataset => {
+                return Err(ApiError::invalid_parameter(
+                    "Ordering by datasets is not supported.",
+                ))
+            }
+        }
+    }
+    if !has_start_time {
+        terms.push("runs.start_time DESC".into());
+    }
+    if !has_run_id {
+        terms.push("runs.run_uuid ASC".into());
+    }
+    Ok(format!(" ORDER BY {}", terms.join(", ")))
+}
+
+/// Appends ` AND …` for each clause of an experiment filter.
+pub(super) fn experiment_where_sql(q: &mut Sql, filter: &str, dialect: Dialect) -> ApiResult<()> {
+    for clause in parse_experiment_filter(filter)? {
+        q.push(" AND ");
+        match clause.entity {
+            EntityKind::Attribute => {
+                let column = experiment_attribute_column(&clause.key)?;
+                if column == "experiments.experiment_id" {
+                    // Ids arrive as strings; compare as integers.
+                    let value = match &clause.value {
+                        FilterValue::Str(s) => FilterValue::Num(
+                            s.parse::<f64>()
+                                .map_err(|_| ApiError::invalid_parameter(format!("Invalid experiment ID '{s}'")))?,
+                        ),
+                        other => other.clone(),
+                    };
+                    if let FilterValue::List(items) = &value {
+                        q.push(column).push(" ").push(clause.comparator.sql()).push(" (");
+                        for (i, item) in items.iter().enumerate() {
+                            if i > 0 {
+                                q.push(", ");
+                            }
+                            q.i64(item.parse::<i64>().map_err(|_| {
+                                ApiError::invalid_parameter(format!("Invalid experiment ID '{item}'"))
+                            })?);
+                        }
+                        q.push(")");
+                    } else {
+                        push_comparison(q, column, clause.comparator, &value, dialect);
+                    }
+                } else {
+                    push_comparison(q, column, clause.comparator, &clause.value, dialect);
+                }
+            }
+            EntityKind::Tag => key_table_clause(
+                q,
+                "experiments.experiment_id",
+                "experiment_tags",
+                "experiment_id",
+                &clause,
+                dialect,
+            ),
+            _ => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Invalid filter clause for experiments: '{}'",
+                    clause.key
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Pushes ` ORDER BY …` for experiments (default `creation_time DESC`,
+/// ties by `experiment_id ASC`).
+pub(super) fn experiment_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<()> {
+    let parsed = parse_experiment_order_by(order_by)?;
+    let mut terms: Vec<String> = Vec::new();
+    let mut has_id = false;
+    for order in &parsed {
+        let column = experiment_attribute_column(&order.key)?;
+        has_id |= column == "experiments.experiment_id";
+        terms.push(format!(
+            "{column} {}",
+            if order.ascending { "ASC" } else { "DESC" }
+        ));
+    }
+    if parsed.is_empty() {
+        terms.push("experiments.creation_time DESC".into());
+    }
+    if !has_id {
+        terms.push("experiments.experiment_id ASC".into());
+    }
+    q.push(" ORDER BY ").push(&terms.join(", "));
+    Ok(())
+}

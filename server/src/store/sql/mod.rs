@@ -1,0 +1,228 @@
+//! [`TrackingStore`] on MLflow's SQL schema, for SQLite and PostgreSQL.
+//!
+//! One implementation serves both databases through sqlx's `Any` driver:
+//! the SQL is written once with `$N` placeholders (both drivers accept them)
+//! and the few dialect differences (case-insensitive LIKE, catalog queries,
+//! booleans) go through [`Dialect`]. SQLite runs in WAL mode with a busy
+//! timeout, and all its writes go through a one-connection writer pool, so
+//! concurrent writers queue in-process instead of failing with "database is
+//! locked". Every multi-row write is one transaction.
+
+mod experiments;
+mod filters;
+mod metrics;
+mod query;
+mod runs;
+
+use super::{
+    ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore,
+};
+use crate::config::DatabaseUri;
+use crate::error::ApiResult;
+use crate::wire::{DatasetInput, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo};
+use async_trait::async_trait;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+pub struct SqlStore {
+    /// Reads (and, on PostgreSQL, writes).
+    pool: AnyPool,
+    /// Writes. On SQLite a single connection; on PostgreSQL the same pool.
+    writer: AnyPool,
+    dialect: Dialect,
+    /// Prefix of new experiments' `artifact_location`.
+    default_artifact_root: String,
+}
+
+/// Milliseconds since the epoch, as MLflow stores times.
+pub(crate) fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;";
+
+impl SqlStore {
+    /// Connects, then creates or checks MLflow's schema.
+    pub async fn open(uri: &DatabaseUri) -> ApiResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let url = uri.connection_url();
+        let (pool, writer, dialect) = match uri {
+            DatabaseUri::Sqlite { path } => {
+                if let Some(parent) = path.as_ref().and_then(|p| p.parent()) {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent)?;
+                    }
+                }
+                let options = |max: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(Duration::from_secs(60))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute(SQLITE_PRAGMAS).await?;
+                                Ok(())
+                            })
+                        })
+                };
+                // An in-memory database exists once per connection: one
+                // connection serves everything.
+                let readers = if path.is_some() { 4 } else { 1 };
+                let pool = options(readers).connect(&url).await?;
+                let writer = if path.is_some() {
+                    options(1).connect(&url).await?
+                } else {
+                    pool.clone()
+                };
+                (pool, writer, Dialect::Sqlite)
+            }
+            DatabaseUri::Postgres { .. } => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(&url)
+                    .await?;
+                (pool.clone(), pool, Dialect::Postgres)
+            }
+        };
+        super::migrate::ensure_schema(&writer, dialect).await?;
+        Ok(SqlStore {
+            pool,
+            writer,
+            dialect,
+            default_artifact_root: "mlflow-artifacts:/".to_string(),
+        })
+    }
+
+    /// Sets the prefix of new experiments' `artifact_location`.
+    pub fn with_default_artifact_root(mut self, root: &str) -> SqlStore {
+        self.default_artifact_root = root.to_string();
+        self
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+}
+
+#[async_trait]
+impl TrackingStore for SqlStore {
+    fn backend(&self) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgresql",
+        }
+    }
+
+    async fn ping(&self) -> ApiResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[KeyValue],
+    ) -> ApiResult<String> {
+        self.create_experiment_impl(name, artifact_location, tags).await
+    }
+    async fn get_experiment(&self, experiment_id: &str) -> ApiResult<Experiment> {
+        self.get_experiment_impl(experiment_id).await
+    }
+    async fn get_experiment_by_name(&self, name: &str) -> ApiResult<Option<Experiment>> {
+        self.get_experiment_by_name_impl(name).await
+    }
+    async fn search_experiments(&self, query: &ExperimentQuery) -> ApiResult<Page<Experiment>> {
+        self.search_experiments_impl(query).await
+    }
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> ApiResult<()> {
+        self.rename_experiment_impl(experiment_id, new_name).await
+    }
+    async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()> {
+        self.set_experiment_lifecycle(experiment_id, "deleted").await
+    }
+    async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()> {
+        self.set_experiment_lifecycle(experiment_id, "active").await
+    }
+    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> ApiResult<()> {
+        self.set_experiment_tag_impl(experiment_id, key, value).await
+    }
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()> {
+        self.delete_experiment_tag_impl(experiment_id, key).await
+    }
+
+    async fn create_run(&self, run: NewRun) -> ApiResult<Run> {
+        self.create_run_impl(run).await
+    }
+    async fn get_run(&self, run_id: &str) -> ApiResult<Run> {
+        self.get_run_impl(run_id).await
+    }
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo> {
+        self.update_run_impl(run_id, update).await
+    }
+    async fn delete_run(&self, run_id: &str) -> ApiResult<()> {
+        self.set_run_lifecycle(run_id, "deleted").await
+    }
+    async fn restore_run(&self, run_id: &str) -> ApiResult<()> {
+        self.set_run_lifecycle(run_id, "active").await
+    }
+    async fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[NewMetric],
+        params: &[KeyValue],
+        tags: &[KeyValue],
+    ) -> ApiResult<()> {
+        self.log_batch_impl(run_id, metrics, params, tags).await
+    }
+    async fn delete_tag(&self, run_id: &str, key: &str) -> ApiResult<()> {
+        self.delete_tag_impl(run_id, key).await
+    }
+    async fn log_inputs(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelIo],
+    ) -> ApiResult<()> {
+        self.log_inputs_impl(run_id, datasets, models).await
+    }
+    async fn log_outputs(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()> {
+        self.log_outputs_impl(run_id, models).await
+    }
+    async fn search_runs(&self, query: &RunQuery) -> ApiResult<Page<Run>> {
+        self.search_runs_impl(query).await
+    }
+
+    async fn get_metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        max_results: Option<i64>,
+        page_token: Option<&str>,
+    ) -> ApiResult<Page<Metric>> {
+        self.get_metric_history_impl(run_id, key, max_results, page_token)
+            .await
+    }
+    async fn get_metric_history_bulk_interval(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        start_step: Option<i64>,
+        end_step: Option<i64>,
+        max_results: i64,
+    ) -> ApiResult<Vec<Metric>> {
+        self.get_metric_history_bulk_interval_impl(run_ids, key, start_step, end_step, max_results)
+            .await
+    }
+}

@@ -1,0 +1,702 @@
+//! Runs: lifecycle, logging (params, metrics, tags in one transaction),
+//! inputs/outputs, and search with batched loading of run data.
+
+use super::experiments::parse_experiment_id;
+use super::filters::{run_order_sql, run_where_sql};
+use super::query::{get_opt_i64, Sql, ROWS_PER_INSERT};
+use super::{now_millis, SqlStore};
+use crate::error::{ApiError, ApiResult};
+use crate::search::{decode_page_token, encode_page_token};
+use crate::store::{NewMetric, NewRun, Page, RunQuery, RunUpdate};
+use crate::wire::{
+    Dataset, DatasetInput, KeyValue, Metric, MetricValue, ModelIo, Run, RunData, RunInfo, RunInputs,
+    RunOutputs, RunStatus,
+};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use std::collections::HashMap;
+
+const RUN_NAME_TAG: &str = "mlflow.runName";
+const RUN_COLUMNS: &str = "runs.run_uuid, runs.name, runs.user_id, runs.status, runs.start_time, \
+     runs.end_time, runs.artifact_uri, runs.lifecycle_stage, runs.experiment_id";
+
+fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
+    let run_id: String = row.try_get("run_uuid")?;
+    Ok(RunInfo {
+        run_uuid: run_id.clone(),
+        experiment_id: get_opt_i64(row, "experiment_id")?
+            .map(|i| i.to_string())
+            .unwrap_or_default(),
+        run_name: row.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+        user_id: row.try_get::<Option<String>, _>("user_id")?.unwrap_or_default(),
+        status: row.try_get::<Option<String>, _>("status")?.unwrap_or_default(),
+        start_time: get_opt_i64(row, "start_time")?,
+        end_time: get_opt_i64(row, "end_time")?,
+        artifact_uri: row.try_get::<Option<String>, _>("artifact_uri")?.unwrap_or_default(),
+        lifecycle_stage: row.try_get::<Option<String>, _>("lifecycle_stage")?.unwrap_or_default(),
+        run_id,
+    })
+}
+
+/// MLflow stores ±inf as ±f64::MAX and NaN as 0 with `is_nan` set.
+fn storable_value(v: f64) -> (f64, bool) {
+    if v.is_nan() {
+        (0.0, true)
+    } else if v == f64::INFINITY {
+        (f64::MAX, false)
+    } else if v == f64::NEG_INFINITY {
+        (f64::MIN, false)
+    } else {
+        (v, false)
+    }
+}
+
+pub(super) fn metric_from_row(row: &AnyRow, with_run_id: bool) -> Result<Metric, sqlx::Error> {
+    let is_nan: i64 = row.try_get("is_nan")?;
+    let value: f64 = row.try_get("value")?;
+    Ok(Metric {
+        key: row.try_get("key")?,
+        value: MetricValue(if is_nan != 0 { f64::NAN } else { value }),
+        timestamp: get_opt_i64(row, "timestamp")?.unwrap_or(0),
+        step: get_opt_i64(row, "step")?.unwrap_or(0),
+        run_id: if with_run_id {
+            Some(row.try_get("run_uuid")?)
+        } else {
+            None
+        },
+    })
+}
+
+/// `(step, timestamp, value)` ordering MLflow uses to pick the latest metric.
+fn newer(a: &NewMetric, b: &NewMetric) -> bool {
+    let (av, _) = storable_value(a.value);
+    let (bv, _) = storable_value(b.value);
+    (a.step, a.timestamp) > (b.step, b.timestamp)
+        || ((a.step, a.timestamp) == (b.step, b.timestamp) && av > bv)
+}
+
+const ADJECTIVES: &[&str] = &[
+    "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "gentle", "glad",
+    "grand", "keen", "kind", "lively", "lucky", "merry", "nimble", "polite", "proud", "quick",
+    "quiet", "rare", "sharp", "shy", "smart", "swift", "tidy", "vast", "warm", "wise", "zesty",
+];
+const NOUNS: &[&str] = &[
+    "ant", "bass", "bear", "bee", "cat", "colt", "crab", "crow", "deer", "dove", "duck", "eel",
+    "elk", "finch", "fox", "frog", "goat", "hare", "hawk", "ibis", "lark", "lynx", "mole", "moth",
+    "newt", "owl", "ox", "ram", "seal", "slug", "swan", "toad", "wasp", "whale", "wolf", "yak",
+];
+
+/// `adjective-animal-NNN`, as MLflow names runs without a name.
+fn generate_run_name() -> String {
+    use rand::seq::SliceRandom;
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES.choose(&mut rng).copied().unwrap_or("able"),
+        NOUNS.choose(&mut rng).copied().unwrap_or("ant"),
+        rng.gen_range(0..1000)
+    )
+}
+
+impl SqlStore {
+    async fn run_info_in(&self, tx: &mut Transaction<'_, Any>, run_id: &str) -> ApiResult<RunInfo> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1");
+        let row = sqlx::query(&sql).bind(run_id).fetch_optional(&mut **tx).await?;
+        match row {
+            Some(row) => Ok(run_info_from_row(&row)?),
+            None => Err(ApiError::not_found(format!("Run with id={run_id} not found"))),
+        }
+    }
+
+    async fn run_info(&self, run_id: &str) -> ApiResult<RunInfo> {
+        let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1");
+        let row = sqlx::query(&sql).bind(run_id).fetch_optional(&self.pool).await?;
+        match row {
+            Some(row) => Ok(run_info_from_row(&row)?),
+            None => Err(ApiError::not_found(format!("Run with id={run_id} not found"))),
+        }
+    }
+
+    fn check_active(info: &RunInfo) -> ApiResult<()> {
+        if info.lifecycle_stage != "active" {
+            return Err(ApiError::invalid_parameter(format!(
+                "The run {} must be in the 'active' state. Current state is {}.",
+                info.run_id, info.lifecycle_stage
+            )));
+        }
+        Ok(())
+    }
+
+    async fn active_run_in(&self, tx: &mut Transaction<'_, Any>, run_id: &str) -> ApiResult<RunInfo> {
+        let info = self.run_info_in(tx, run_id).await?;
+        Self::check_active(&info)?;
+        Ok(info)
+    }
+
+    pub(super) async fn create_run_impl(&self, new: NewRun) -> ApiResult<Run> {
+        let experiment = self.check_experiment_active(&new.experiment_id).await?;
+        let experiment_id = parse_experiment_id(&new.experiment_id)?;
+        let tag_name = new
+            .tags
+            .iter()
+            .rev()
+            .find(|t| t.key == RUN_NAME_TAG)
+            .map(|t| t.value.clone());
+        let run_name = match (new.run_name.is_empty(), tag_name) {
+            (false, Some(tag)) if tag != new.run_name => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with \
+                     different values (run_name='{}', mlflow.runName='{tag}').",
+                    new.run_name
+                )))
+            }
+            (false, _) => new.run_name.clone(),
+            (true, Some(tag)) => tag,
+            (true, None) => generate_run_name(),
+        };
+        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let root = experiment.artifact_location.clone().unwrap_or_default();
+        let artifact_uri = format!("{}/{run_id}/artifacts", root.trim_end_matches('/'));
+        let mut tags = new.tags.clone();
+        if !tags.iter().any(|t| t.key == RUN_NAME_TAG) {
+            tags.push(KeyValue {
+                key: RUN_NAME_TAG.into(),
+                value: run_name.clone(),
+            });
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut q = Sql::new(
+            "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, \
+             status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, \
+             deleted_time) VALUES (",
+        );
+        q.str(&run_id)
+            .push(", ")
+            .str(&run_name)
+            .push(", 'UNKNOWN', '', '', ")
+            .str(&new.user_id)
+            .push(", 'RUNNING', ")
+            .i64(new.start_time)
+            .push(", NULL, '', 'active', ")
+            .str(&artifact_uri)
+            .push(", ")
+            .i64(experiment_id)
+            .push(", NULL)");
+        q.query().execute(&mut *tx).await?;
+        Self::upsert_tags(&mut tx, &run_id, &tags).await?;
+        tx.commit().await?;
+        Ok(Run {
+            info: RunInfo {
+                run_uuid: run_id.clone(),
+                experiment_id: experiment_id.to_string(),
+                run_name,
+                user_id: new.user_id,
+                status: RunStatus::Running.as_str().into(),
+                start_time: Some(new.start_time),
+                end_time: None,
+                artifact_uri,
+                lifecycle_stage: "active".into(),
+                run_id,
+            },
+            data: RunData {
+                metrics: Vec::new(),
+                params: Vec::new(),
+                tags,
+            },
+            inputs: Some(RunInputs::default()),
+            outputs: None,
+        })
+    }
+
+    pub(super) async fn get_run_impl(&self, run_id: &str) -> ApiResult<Run> {
+        let info = self.run_info(run_id).await?;
+        Ok(self.runs_with_data(vec![info]).await?.remove(0))
+    }
+
+    /// Loads params, tags, latest metrics, inputs and outputs for many runs
+    /// with one query per table.
+    async fn runs_with_data(&self, infos: Vec<RunInfo>) -> ApiResult<Vec<Run>> {
+        if infos.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = infos.iter().map(|i| i.run_id.as_str()).collect();
+        let mut data: HashMap<String, RunData> = HashMap::new();
+        let mut inputs: HashMap<String, RunInputs> = HashMap::new();
+        let mut outputs: HashMap<String, RunOutputs> = HashMap::new();
+
+        let mut q = Sql::new("SELECT run_uuid, key, value FROM params WHERE run_uuid IN ");
+        q.str_list(&ids);
+        for row in q.query().fetch_all(&self.pool).await? {
+            data.entry(row.try_get("run_uuid")?).or_default().params.push(KeyValue {
+                key: row.try_get("key")?,
+                value: row.try_get("value")?,
+            });
+        }
+        let mut q = Sql::new("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ");
+        q.str_list(&ids);
+        for row in q.query().fetch_all(&self.pool).await? {
+            data.entry(row.try_get("run_uuid")?).or_default().tags.push(KeyValue {
+                key: row.try_get("key")?,
+                value: row.try_get::<Option<String>, _>("value")?.unwrap_or_default(),
+            });
+        }
+        let mut q = Sql::new(
+            "SELECT run_uuid, key, value, timestamp, step, CASE WHEN is_nan THEN 1 ELSE 0 END AS is_nan \
+             FROM latest_metrics WHERE run_uuid IN ",
+        );
+        q.str_list(&ids);
+        for row in q.query().fetch_all(&self.pool).await? {
+            let run: String = row.try_get("run_uuid")?;
+            data.entry(run).or_default().metrics.push(metric_from_row(&row, false)?);
+        }
+        let mut q = Sql::new(
+            "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, \
+             d.dataset_source, d.dataset_schema, d.dataset_profile \
+             FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id \
+             WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id IN ",
+        );
+        q.str_list(&ids);
+        let dataset_rows = q.query().fetch_all(&self.pool).await?;
+        let mut input_tags: HashMap<String, Vec<KeyValue>> = HashMap::new();
+        if !dataset_rows.is_empty() {
+            let uuids: Vec<String> = dataset_rows
+                .iter()
+                .map(|r| r.try_get::<String, _>("input_uuid"))
+                .collect::<Result<_, _>>()?;
+            let mut q = Sql::new("SELECT input_uuid, name, value FROM input_tags WHERE input_uuid IN ");
+            q.str_list(&uuids);
+            for row in q.query().fetch_all(&self.pool).await? {
+                input_tags.entry(row.try_get("input_uuid")?).or_default().push(KeyValue {
+                    key: row.try_get("name")?,
+                    value: row.try_get("value")?,
+                });
+            }
+        }
+        for row in &dataset_rows {
+            let run: String = row.try_get("destination_id")?;
+            let uuid: String = row.try_get("input_uuid")?;
+            inputs.entry(run).or_default().dataset_inputs.push(DatasetInput {
+                tags: input_tags.remove(&uuid).unwrap_or_default(),
+                dataset: Dataset {
+                    name: row.try_get("name")?,
+                    digest: row.try_get("digest")?,
+                    source_type: row.try_get("dataset_source_type")?,
+                    source: row.try_get("dataset_source")?,
+                    schema: row.try_get("dataset_schema")?,
+                    profile: row.try_get("dataset_profile")?,
+                },
+            });
+        }
+        let mut q = Sql::new(
+            "SELECT source_type, source_id, destination_id, step FROM inputs \
+             WHERE ((source_type = 'RUN_INPUT' AND destination_type = 'MODEL_INPUT') \
+             OR (source_type = 'RUN_OUTPUT' AND destination_type = 'MODEL_OUTPUT')) AND source_id IN ",
+        );
+        q.str_list(&ids);
+        for row in q.query().fetch_all(&self.pool).await? {
+            let run: String = row.try_get("source_id")?;
+            let io = ModelIo {
+                model_id: row.try_get("destination_id")?,
+                step: get_opt_i64(&row, "step")?.unwrap_or(0),
+            };
+            if row.try_get::<String, _>("source_type")? == "RUN_INPUT" {
+                inputs.entry(run).or_default().model_inputs.push(io);
+            } else {
+                outputs.entry(run).or_default().model_outputs.push(io);
+            }
+        }
+        Ok(infos
+            .into_iter()
+            .map(|info| Run {
+                data: data.remove(&info.run_id).unwrap_or_default(),
+                inputs: Some(inputs.remove(&info.run_id).unwrap_or_default()),
+                outputs: Some(outputs.remove(&info.run_id).unwrap_or_default()),
+                info,
+            })
+            .collect())
+    }
+
+    pub(super) async fn update_run_impl(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo> {
+        let mut tx = self.writer.begin().await?;
+        let mut info = self.active_run_in(&mut tx, run_id).await?;
+        if let Some(status) = update.status {
+            info.status = status.as_str().into();
+        }
+        if let Some(end_time) = update.end_time {
+            info.end_time = Some(end_time);
+        }
+        if let Some(name) = update.run_name.filter(|n| !n.is_empty()) {
+            info.run_name = name.clone();
+            Self::upsert_tags(
+                &mut tx,
+                run_id,
+                &[KeyValue {
+                    key: RUN_NAME_TAG.into(),
+                    value: name,
+                }],
+            )
+            .await?;
+        }
+        sqlx::query("UPDATE runs SET status = $1, end_time = $2, name = $3 WHERE run_uuid = $4")
+            .bind(&info.status)
+            .bind(info.end_time)
+            .bind(&info.run_name)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    pub(super) async fn set_run_lifecycle(&self, run_id: &str, stage: &str) -> ApiResult<()> {
+        self.run_info(run_id).await?;
+        let deleted_time = if stage == "deleted" { Some(now_millis()) } else { None };
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
+            .bind(stage)
+            .bind(deleted_time)
+            .bind(run_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Upserts run tags; `mlflow.runName` also renames the run.
+    async fn upsert_tags(tx: &mut Transaction<'_, Any>, run_id: &str, tags: &[KeyValue]) -> ApiResult<()> {
+        // Last value wins for repeated keys, as sequential set-tag calls would.
+        let mut unique: Vec<&KeyValue> = Vec::new();
+        for tag in tags {
+            if let Some(slot) = unique.iter_mut().find(|t| t.key == tag.key) {
+                *slot = tag;
+            } else {
+                unique.push(tag);
+            }
+        }
+        for chunk in unique.chunks(ROWS_PER_INSERT) {
+            let mut q = Sql::new("INSERT INTO tags (key, value, run_uuid) VALUES ");
+            for (i, tag) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.push("(").str(&tag.key).push(", ").str(&tag.value).push(", ").str(run_id).push(")");
+            }
+            q.push(" ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value");
+            q.query().execute(&mut **tx).await?;
+        }
+        if let Some(name) = unique.iter().find(|t| t.key == RUN_NAME_TAG) {
+            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                .bind(&name.value)
+                .bind(run_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn log_batch_impl(
+        &self,
+        run_id: &str,
+        metrics: &[NewMetric],
+        params: &[KeyValue],
+        tags: &[KeyValue],
+    ) -> ApiResult<()> {
+        let mut tx = self.writer.begin().await?;
+        self.active_run_in(&mut tx, run_id).await?;
+
+        // Params are immutable: the same value again is fine, another is not.
+        if !params.is_empty() {
+            let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
+            let mut q = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
+            q.str(run_id).push(" AND key IN ").str_list(&keys);
+            let existing: HashMap<String, String> = q
+                .query()
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            let mut fresh = Vec::new();
+            for p in params {
+                match existing.get(&p.key) {
+                    Some(old) if *old != p.value => {
+                        return Err(ApiError::invalid_parameter(format!(
+                            "Changing param values is not allowed. Param with key='{}' was already logged \
+                             with value='{}' for run ID='{}'. Attempted logging new value '{}'.",
+                            p.key, old, run_id, p.value
+                        )))
+                    }
+                    Some(_) => {}
+                    None => fresh.push(p),
+                }
+            }
+            for chunk in fresh.chunks(ROWS_PER_INSERT) {
+                let mut q = Sql::new("INSERT INTO params (key, value, run_uuid) VALUES ");
+                for (i, p) in chunk.iter().enumerate() {
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.push("(").str(&p.key).push(", ").str(&p.value).push(", ").str(run_id).push(")");
+                }
+                q.push(" ON CONFLICT (key, run_uuid) DO NOTHING");
+                q.query().execute(&mut *tx).await?;
+            }
+        }
+
+        if !metrics.is_empty() {
+            for chunk in metrics.chunks(ROWS_PER_INSERT) {
+                let mut q = Sql::new("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ");
+                for (i, m) in chunk.iter().enumerate() {
+                    let (value, is_nan) = storable_value(m.value);
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.push("(")
+                        .str(&m.key)
+                        .push(", ")
+                        .f64(value)
+                        .push(", ")
+                        .i64(m.timestamp)
+                        .push(", ")
+                        .str(run_id)
+                        .push(", ")
+                        .i64(m.step)
+                        .push(", ")
+                        .bool(is_nan)
+                        .push(")");
+                }
+                // Identical points (the whole row is the key) are deduplicated.
+                q.push(" ON CONFLICT DO NOTHING");
+                q.query().execute(&mut *tx).await?;
+            }
+            // The newest point per key in this batch, then one conditional
+            // upsert: the database keeps whichever is newer, so concurrent
+            // writers cannot move `latest_metrics` backwards.
+            let mut latest: Vec<&NewMetric> = Vec::new();
+            for m in metrics {
+                match latest.iter_mut().find(|l| l.key == m.key) {
+                    Some(slot) if newer(m, slot) => *slot = m,
+                    Some(_) => {}
+                    None => latest.push(m),
+                }
+            }
+            latest.sort_by(|a, b| a.key.cmp(&b.key));
+            for chunk in latest.chunks(ROWS_PER_INSERT) {
+                let mut q =
+                    Sql::new("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ");
+                for (i, m) in chunk.iter().enumerate() {
+                    let (value, is_nan) = storable_value(m.value);
+                    if i > 0 {
+                        q.push(", ");
+                    }
+                    q.push("(")
+                        .str(&m.key)
+                        .push(", ")
+                        .f64(value)
+                        .push(", ")
+                        .i64(m.timestamp)
+                        .push(", ")
+                        .i64(m.step)
+                        .push(", ")
+                        .bool(is_nan)
+                        .push(", ")
+                        .str(run_id)
+                        .push(")");
+                }
+                q.push(
+                    " ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, \
+                     timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan \
+                     WHERE excluded.step > latest_metrics.step \
+                     OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
+                     OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
+                         AND excluded.value > latest_metrics.value)",
+                );
+                q.query().execute(&mut *tx).await?;
+            }
+        }
+
+        if !tags.is_empty() {
+            Self::upsert_tags(&mut tx, run_id, tags).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> ApiResult<()> {
+        let mut tx = self.writer.begin().await?;
+        self.active_run_in(&mut tx, run_id).await?;
+        let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
+            .bind(run_id)
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiError::not_found(format!(
+                "No tag with name: {key} in run with id {run_id}"
+            )));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_inputs_impl(
+        &self,
+        run_id: &str,
+        datasets: &[DatasetInput],
+        models: &[ModelIo],
+    ) -> ApiResult<()> {
+        let mut tx = self.writer.begin().await?;
+        let info = self.active_run_in(&mut tx, run_id).await?;
+        let experiment_id = parse_experiment_id(&info.experiment_id)?;
+        for input in datasets {
+            let d = &input.dataset;
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = $1 AND name = $2 AND digest = $3",
+            )
+            .bind(experiment_id)
+            .bind(&d.name)
+            .bind(&d.digest)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let dataset_uuid = match existing {
+                Some(u) => u,
+                None => {
+                    let u = uuid::Uuid::new_v4().simple().to_string();
+                    sqlx::query(
+                        "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, dataset_source_type, \
+                         dataset_source, dataset_schema, dataset_profile) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&u)
+                    .bind(experiment_id)
+                    .bind(&d.name)
+                    .bind(&d.digest)
+                    .bind(&d.source_type)
+                    .bind(&d.source)
+                    .bind(d.schema.clone())
+                    .bind(d.profile.clone())
+                    .execute(&mut *tx)
+                    .await?;
+                    u
+                }
+            };
+            let linked: Option<String> = sqlx::query_scalar(
+                "SELECT input_uuid FROM inputs WHERE source_type = 'DATASET' AND source_id = $1 \
+                 AND destination_type = 'RUN' AND destination_id = $2",
+            )
+            .bind(&dataset_uuid)
+            .bind(run_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if linked.is_some() {
+                continue;
+            }
+            let input_uuid = uuid::Uuid::new_v4().simple().to_string();
+            sqlx::query(
+                "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) \
+                 VALUES ($1, 'DATASET', $2, 'RUN', $3, 0)",
+            )
+            .bind(&input_uuid)
+            .bind(&dataset_uuid)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
+            for tag in &input.tags {
+                sqlx::query("INSERT INTO input_tags (input_uuid, name, value) VALUES ($1, $2, $3)")
+                    .bind(&input_uuid)
+                    .bind(&tag.key)
+                    .bind(&tag.value)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        for model in models {
+            Self::link_model(&mut tx, "RUN_INPUT", run_id, "MODEL_INPUT", model).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn link_model(
+        tx: &mut Transaction<'_, Any>,
+        source_type: &str,
+        run_id: &str,
+        destination_type: &str,
+        model: &ModelIo,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(uuid::Uuid::new_v4().simple().to_string())
+        .bind(source_type)
+        .bind(run_id)
+        .bind(destination_type)
+        .bind(&model.model_id)
+        .bind(model.step)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn log_outputs_impl(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()> {
+        let mut tx = self.writer.begin().await?;
+        self.active_run_in(&mut tx, run_id).await?;
+        for model in models {
+            Self::link_model(&mut tx, "RUN_OUTPUT", run_id, "MODEL_OUTPUT", model).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(super) async fn search_runs_impl(&self, query: &RunQuery) -> ApiResult<Page<Run>> {
+        let offset = match &query.page_token {
+            Some(t) if !t.is_empty() => decode_page_token(t)?,
+            _ => 0,
+        };
+        if query.experiment_ids.is_empty() {
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: None,
+            });
+        }
+        let mut ids = Vec::with_capacity(query.experiment_ids.len());
+        for id in &query.experiment_ids {
+            ids.push(parse_experiment_id(id)?);
+        }
+        let mut q = Sql::new(&format!("SELECT {RUN_COLUMNS} FROM runs"));
+        let order = run_order_sql(&mut q, &query.order_by)?;
+        q.push(" WHERE runs.experiment_id IN (");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                q.push(", ");
+            }
+            q.i64(*id);
+        }
+        q.push(") AND runs.lifecycle_stage IN ").str_list(query.view_type.stages());
+        run_where_sql(&mut q, &query.filter, self.dialect)?;
+        q.push(&order);
+        q.push(" LIMIT ")
+            .i64(query.max_results + 1)
+            .push(" OFFSET ")
+            .i64(offset as i64);
+        let rows = q.query().fetch_all(&self.pool).await?;
+        let mut infos = rows
+            .iter()
+            .map(run_info_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next_page_token = if infos.len() as i64 > query.max_results {
+            infos.truncate(query.max_results as usize);
+            Some(encode_page_token(offset + query.max_results as usize))
+        } else {
+            None
+        };
+        Ok(Page {
+            items: self.runs_with_data(infos).await?,
+            next_page_token,
+        })
+    }
+
+    /// Fails with 404 unless the run exists (metric reads need it).
+    pub(super) async fn require_run(&self, run_id: &str) -> ApiResult<()> {
+        self.run_info(run_id).await.map(|_| ())
+    }
+}

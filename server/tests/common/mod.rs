@@ -1,0 +1,162 @@
+//! Test harness: the real application on a free port (port 0) against a
+//! fresh database per test — a SQLite file in a temp dir, or a new
+//! PostgreSQL database on 127.0.0.1:5432 (user root, trust auth) dropped
+//! when the test ends.
+
+#![allow(dead_code)]
+
+use ferroflow::config::{ArtifactSettings, DatabaseUri, Settings};
+use ferroflow::startup::Application;
+use serde_json::Value;
+use sqlx::Connection;
+
+pub const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/postgres";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    pub db_uri: String,
+    pg_database: Option<String>,
+}
+
+/// Creates an empty PostgreSQL database and returns its name.
+pub async fn create_pg_database() -> String {
+    let name = format!("ff_test_{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL)
+        .await
+        .expect("PostgreSQL must run on 127.0.0.1:5432 (see README)");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    name
+}
+
+pub async fn drop_pg_database(name: &str) {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .await;
+    }
+}
+
+pub async fn fresh_db_uri(backend: Backend, dir: &std::path::Path) -> (String, Option<String>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite:///{}/mlflow.db", dir.display()), None),
+        Backend::Postgres => {
+            let name = create_pg_database().await;
+            (format!("postgresql://root@127.0.0.1:5432/{name}"), Some(name))
+        }
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db_uri, pg_database) = fresh_db_uri(backend, dir.path()).await;
+    let settings = Settings {
+        database: DatabaseUri::parse(&db_uri).expect("db uri"),
+        artifacts: ArtifactSettings::resolve(
+            None,
+            Some(dir.path().join("mlartifacts").display().to_string()),
+            true,
+        ),
+        host: "127.0.0.1".into(),
+        port: 0,
+        workers: 2,
+    };
+    let app = Application::build(settings).await.expect("app starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        dir,
+        db_uri,
+        pg_database,
+    }
+}
+
+impl TestApp {
+    pub async fn cleanup(self) {
+        if let Some(name) = &self.pg_database {
+            drop_pg_database(name).await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// POSTs JSON to `/api/2.0/mlflow/<path>`; returns status and body.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let resp = self
+            .client
+            .post(self.url(&format!("/api/2.0/mlflow/{path}")))
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// GETs `/api/2.0/mlflow/<path>?<query>`.
+    pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
+        let resp = self
+            .client
+            .get(self.url(&format!("/api/2.0/mlflow/{path_and_query}")))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn create_experiment(&self, name: &str) -> String {
+        let (status, body) = self.post("experiments/create", serde_json::json!({"name": name})).await;
+        assert_eq!(status, 200, "{body}");
+        body["experiment_id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn create_run(&self, experiment_id: &str, name: &str) -> String {
+        let (status, body) = self
+            .post(
+                "runs/create",
+                serde_json::json!({"experiment_id": experiment_id, "run_name": name, "start_time": 1000}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["run"]["info"]["run_id"].as_str().expect("run id").to_string()
+    }
+}
+
+/// Runs one async test body against both databases.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = common::spawn_app(common::Backend::Sqlite).await;
+                $body(&app).await;
+                app.cleanup().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let app = common::spawn_app(common::Backend::Postgres).await;
+                $body(&app).await;
+                app.cleanup().await;
+            }
+        }
+    };
+}
