@@ -110,8 +110,10 @@ pub struct ArtifactSettings {
     pub default_artifact_root: String,
     /// Whether the `mlflow-artifacts` proxy routes are served.
     pub serve_artifacts: bool,
-    /// The proxy's destination (a local directory for now).
+    /// The proxy's destination: a local directory or `s3://bucket/prefix`.
     pub artifacts_destination: String,
+    /// How to reach S3 (used for an `s3://` destination or root).
+    pub s3: S3Settings,
 }
 
 impl ArtifactSettings {
@@ -130,6 +132,7 @@ impl ArtifactSettings {
             default_artifact_root,
             serve_artifacts,
             artifacts_destination,
+            s3: S3Settings::from_env(),
         }
     }
 
@@ -141,6 +144,130 @@ impl ArtifactSettings {
         } else {
             format!("{root}/{experiment_id}")
         }
+    }
+}
+
+/// Region used when none is configured (boto3 needs one for SigV4 too).
+pub const DEFAULT_S3_REGION: &str = "us-east-1";
+
+/// S3 client settings, read from the variables `mlflow server` users
+/// already set (boto3's and MLflow's own):
+///
+/// * `MLFLOW_S3_ENDPOINT_URL` (else `AWS_ENDPOINT_URL_S3`, `AWS_ENDPOINT_URL`):
+///   a custom endpoint such as MinIO; path-style addressing is then used;
+/// * `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`:
+///   static credentials; without them the AWS default chain is used
+///   (profile files, web identity / IRSA, ECS, instance metadata);
+/// * `AWS_DEFAULT_REGION` (else `AWS_REGION`, else `us-east-1`);
+/// * `MLFLOW_S3_IGNORE_TLS=true`: do not verify the endpoint's certificate;
+///   `AWS_CA_BUNDLE`: a PEM file of extra trusted certificates;
+/// * `MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE`: `path`, `virtual` or `auto`;
+/// * `MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS` (default 300): lifetime of
+///   the presigned download URLs the proxy hands out.
+///
+/// `Debug` never shows the secret key or the session token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct S3Settings {
+    pub endpoint_url: Option<String>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+    pub region: String,
+    pub ignore_tls: bool,
+    pub ca_bundle: Option<PathBuf>,
+    pub addressing_style: S3AddressingStyle,
+    pub presigned_download_ttl_secs: u64,
+}
+
+/// Bucket addressing (`MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3AddressingStyle {
+    /// Path style with a custom endpoint (MinIO, Ceph …), virtual hosts on AWS.
+    Auto,
+    Path,
+    Virtual,
+}
+
+impl S3AddressingStyle {
+    /// Whether requests put the bucket in the path.
+    pub fn path_style(self, has_custom_endpoint: bool) -> bool {
+        match self {
+            S3AddressingStyle::Auto => has_custom_endpoint,
+            S3AddressingStyle::Path => true,
+            S3AddressingStyle::Virtual => false,
+        }
+    }
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        S3Settings {
+            endpoint_url: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            region: DEFAULT_S3_REGION.to_string(),
+            ignore_tls: false,
+            ca_bundle: None,
+            addressing_style: S3AddressingStyle::Auto,
+            presigned_download_ttl_secs: 300,
+        }
+    }
+}
+
+impl S3Settings {
+    /// From the process environment.
+    pub fn from_env() -> S3Settings {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// From any variable lookup (empty values count as unset).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> S3Settings {
+        let get = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let defaults = S3Settings::default();
+        S3Settings {
+            endpoint_url: get("MLFLOW_S3_ENDPOINT_URL")
+                .or_else(|| get("AWS_ENDPOINT_URL_S3"))
+                .or_else(|| get("AWS_ENDPOINT_URL")),
+            access_key_id: get("AWS_ACCESS_KEY_ID"),
+            secret_access_key: get("AWS_SECRET_ACCESS_KEY"),
+            session_token: get("AWS_SESSION_TOKEN"),
+            region: get("AWS_DEFAULT_REGION")
+                .or_else(|| get("AWS_REGION"))
+                .unwrap_or(defaults.region),
+            ignore_tls: get("MLFLOW_S3_IGNORE_TLS")
+                .is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1"),
+            ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
+            addressing_style: match get("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE")
+                .map(|v| v.to_ascii_lowercase())
+                .as_deref()
+            {
+                Some("path") => S3AddressingStyle::Path,
+                Some("virtual") => S3AddressingStyle::Virtual,
+                _ => S3AddressingStyle::Auto,
+            },
+            presigned_download_ttl_secs: get("MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS")
+                .and_then(|v| v.parse::<u64>().ok())
+                .filter(|v| *v > 0)
+                .unwrap_or(defaults.presigned_download_ttl_secs),
+        }
+    }
+}
+
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |v: &Option<String>| v.as_ref().map(|_| "***");
+        f.debug_struct("S3Settings")
+            .field("endpoint_url", &self.endpoint_url)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &hidden(&self.secret_access_key))
+            .field("session_token", &hidden(&self.session_token))
+            .field("region", &self.region)
+            .field("ignore_tls", &self.ignore_tls)
+            .field("ca_bundle", &self.ca_bundle)
+            .field("addressing_style", &self.addressing_style)
+            .field("presigned_download_ttl_secs", &self.presigned_download_ttl_secs)
+            .finish()
     }
 }
 
@@ -206,6 +333,51 @@ mod tests {
             assert!(shown.contains("***"));
         }
         assert!(DatabaseUri::parse("mysql://x@y/z").is_err());
+    }
+
+    #[test]
+    fn s3_settings_from_variables() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let s = S3Settings::from_vars(vars(&[]));
+        assert_eq!(s, S3Settings::default());
+        assert_eq!(s.region, "us-east-1");
+        let s = S3Settings::from_vars(vars(&[
+            ("MLFLOW_S3_ENDPOINT_URL", "http://minio:9000"),
+            ("AWS_ENDPOINT_URL", "http://other:9000"),
+            ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI-secret"),
+            ("AWS_SESSION_TOKEN", "token-secret"),
+            ("AWS_DEFAULT_REGION", "eu-west-3"),
+            ("AWS_REGION", "us-west-2"),
+            ("MLFLOW_S3_IGNORE_TLS", "True"),
+            ("MLFLOW_BOTO_CLIENT_ADDRESSING_STYLE", "virtual"),
+            ("MLFLOW_PRESIGNED_DOWNLOAD_URL_TTL_SECONDS", "60"),
+        ]));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://minio:9000"));
+        assert_eq!(s.region, "eu-west-3");
+        assert!(s.ignore_tls);
+        assert_eq!(s.addressing_style, S3AddressingStyle::Virtual);
+        assert_eq!(s.presigned_download_ttl_secs, 60);
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("AKIDEXAMPLE"));
+        let s = S3Settings::from_vars(vars(&[
+            ("AWS_ENDPOINT_URL", "http://other:9000"),
+            ("AWS_REGION", "us-west-2"),
+            ("MLFLOW_S3_IGNORE_TLS", "false"),
+        ]));
+        assert_eq!(s.endpoint_url.as_deref(), Some("http://other:9000"));
+        assert_eq!(s.region, "us-west-2");
+        assert!(!s.ignore_tls);
+        assert!(S3AddressingStyle::Auto.path_style(true));
+        assert!(!S3AddressingStyle::Auto.path_style(false));
     }
 
     #[test]

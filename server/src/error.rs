@@ -166,7 +166,6 @@ impl From<sqlx::Error> for ApiError {
                 "Timed out waiting for a database connection.",
             );
         }
-        tracing::error!(error = %err, "database error");
         ApiError::internal(format!("Database error: {err}"))
     }
 }

@@ -100,7 +100,6 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
             eprintln!("ferroflow: {e}");
             ExitCode::FAILURE
         }

@@ -94,7 +94,7 @@ impl<T: ApiMessage + 'static> FromRequest for Msg<T> {
 
 fn check_content_type(req: &HttpRequest) -> ApiResult<()> {
     let Some(ct) = req.headers().get(actix_web::http::header::CONTENT_TYPE) else {
-        return Err(ApiError::bad_request(
+        return Err(ApiError::invalid_parameter(
             "Bad Request. Content-Type header is missing.",
         ));
     };
@@ -103,9 +103,9 @@ fn check_content_type(req: &HttpRequest) -> ApiResult<()> {
     if mime.eq_ignore_ascii_case("application/json") {
         Ok(())
     } else {
-        Err(ApiError::bad_request(format!(
-            "Bad Request. Content-Type must be one of ['application/json']. Got '{ct}'."
-        )))
+        Err(ApiError::invalid_parameter(
+            "Bad Request. Content-Type must be one of ['application/json'].",
+        ))
     }
 }
 
@@ -198,6 +198,23 @@ fn invalid_type(name: &str, v: &Value) -> ApiError {
     ))
 }
 
+/// `run_id` → `runId`.
+fn lower_camel(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = false;
+    for c in name.chars() {
+        if c == '_' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn is_numeric_string(s: &str) -> bool {
     s.trim().parse::<f64>().is_ok()
 }
@@ -209,6 +226,16 @@ pub fn parse_message<T: ApiMessage>(value: Value) -> ApiResult<T> {
         _ => return Err(ApiError::bad_request("Expected a JSON object.")),
     };
     for field in T::FIELDS {
+        // Protobuf also knows the lowerCamel spelling; MLflow refuses a
+        // request that gives both, and its required checks read only the
+        // snake_case key, so a camelCase value alone is not used.
+        let camel = lower_camel(field.name);
+        if camel != field.name && obj.contains_key(&camel) && obj.contains_key(field.name) {
+            return Err(ApiError::invalid_parameter(format!(
+                "Request specifies both '{}' and '{camel}'; provide only one of them.",
+                field.name
+            )));
+        }
         let v = obj.get(field.name);
         let absent = match v {
             None | Some(Value::Null) => true,
@@ -310,6 +337,17 @@ mod tests {
         let p: Probe = parse_message(serde_json::json!({"name": "x", "max_results": "7"})).unwrap();
         assert_eq!(p.max_results, Some(7));
         assert!(parse_message::<Probe>(serde_json::json!({"name": "x", "max_results": "seven"})).is_err());
+    }
+
+    #[test]
+    fn camel_case_duplicates_are_refused() {
+        let err = parse_message::<Probe>(serde_json::json!({"name": "a", "max_results": 1, "maxResults": 2}))
+            .unwrap_err();
+        assert_eq!(
+            err.message,
+            "Request specifies both 'max_results' and 'maxResults'; provide only one of them."
+        );
+        assert_eq!(lower_camel("run_id"), "runId");
     }
 
     #[test]

@@ -3,10 +3,13 @@
 //! a free port, which the tests use), serve until SIGTERM/SIGINT.
 
 use crate::artifacts::local::LocalArtifactRepository;
+use crate::artifacts::s3::{is_s3_uri, S3ArtifactRepository};
 use crate::artifacts::ArtifactRepository;
 use crate::config::Settings;
 use crate::handlers;
 use crate::store::sql::SqlStore;
+use crate::store::logged_models::LoggedModelStore;
+use crate::store::registry::RegistryStore;
 use crate::store::TrackingStore;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
@@ -16,6 +19,10 @@ use std::sync::Arc;
 /// Everything a handler may need; shared by all workers.
 pub struct AppState {
     pub store: Arc<dyn TrackingStore>,
+    /// The same database seen through the model registry's trait.
+    pub registry: Arc<dyn RegistryStore>,
+    /// The same database seen through the logged models' trait.
+    pub logged_models: Arc<dyn LoggedModelStore>,
     /// The `mlflow-artifacts` proxy's repository; `None` with
     /// `--no-serve-artifacts`.
     pub artifacts: Option<Arc<dyn ArtifactRepository>>,
@@ -35,12 +42,18 @@ impl Application {
         store
             .ensure_default_experiment(&settings.artifacts.experiment_location("0"))
             .await?;
-        let artifacts: Option<Arc<dyn ArtifactRepository>> = if settings.artifacts.serve_artifacts {
-            Some(Arc::new(LocalArtifactRepository::new(
-                &settings.artifacts.artifacts_destination,
+        // The proxy's destination: an S3 bucket/prefix or a local directory.
+        let destination = &settings.artifacts.artifacts_destination;
+        let artifacts: Option<Arc<dyn ArtifactRepository>> = if !settings.artifacts.serve_artifacts
+        {
+            None
+        } else if is_s3_uri(destination) {
+            Some(Arc::new(S3ArtifactRepository::new(
+                &settings.artifacts.s3,
+                destination,
             )?))
         } else {
-            None
+            Some(Arc::new(LocalArtifactRepository::new(destination)?))
         };
         let listener = TcpListener::bind((settings.host.as_str(), settings.port))?;
         let port = listener.local_addr()?.port();
@@ -54,8 +67,11 @@ impl Application {
             "ferroflow listening"
         );
         let workers = settings.workers;
+        let store = Arc::new(store);
         let state = web::Data::new(AppState {
-            store: Arc::new(store),
+            store: store.clone(),
+            registry: store.clone(),
+            logged_models: store,
             artifacts,
             settings,
         });

@@ -11,21 +11,20 @@ use crate::wire::requests::{
     CreateExperiment, DeleteExperimentTag, ExperimentRef, GetExperimentByName, SearchExperiments,
     SetExperimentTag, UpdateExperiment,
 };
+use crate::wire::responses::{CreateExperimentResponse, ExperimentResponse, SearchExperimentsResponse};
 use crate::wire::{KeyValue, ViewType};
 use actix_web::{web, HttpResponse};
-use serde_json::json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/experiments/create", web::post().to(create))
-        .route("/experiments/get", web::get().to(get))
-        .route("/experiments/get-by-name", web::get().to(get_by_name))
-        .route("/experiments/search", web::get().to(search))
-        .route("/experiments/search", web::post().to(search))
-        .route("/experiments/update", web::post().to(update))
-        .route("/experiments/delete", web::post().to(delete))
-        .route("/experiments/restore", web::post().to(restore))
-        .route("/experiments/set-experiment-tag", web::post().to(set_tag))
-        .route("/experiments/delete-experiment-tag", web::post().to(delete_tag));
+    cfg.service(web::resource("/experiments/create").post(create))
+        .service(web::resource("/experiments/get").get(get))
+        .service(web::resource("/experiments/get-by-name").get(get_by_name))
+        .service(web::resource("/experiments/search").get(search).post(search))
+        .service(web::resource("/experiments/update").post(update))
+        .service(web::resource("/experiments/delete").post(delete))
+        .service(web::resource("/experiments/restore").post(restore))
+        .service(web::resource("/experiments/set-experiment-tag").post(set_tag))
+        .service(web::resource("/experiments/delete-experiment-tag").post(delete_tag));
 }
 
 type Resp = ApiResult<HttpResponse>;
@@ -55,17 +54,17 @@ async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateExperiment>) -> 
             &tags,
         )
         .await?;
-    Ok(json(&json!({ "experiment_id": id })))
+    Ok(json(&CreateExperimentResponse { experiment_id: &id }))
 }
 
 async fn get(state: web::Data<AppState>, Msg(req): Msg<ExperimentRef>) -> Resp {
     let experiment = state.store.get_experiment(&req.experiment_id).await?;
-    Ok(json(&json!({ "experiment": experiment })))
+    Ok(json(&ExperimentResponse { experiment: &experiment }))
 }
 
 async fn get_by_name(state: web::Data<AppState>, Msg(req): Msg<GetExperimentByName>) -> Resp {
     match state.store.get_experiment_by_name(&req.experiment_name).await? {
-        Some(experiment) => Ok(json(&json!({ "experiment": experiment }))),
+        Some(experiment) => Ok(json(&ExperimentResponse { experiment: &experiment })),
         None => Err(ApiError::not_found(format!(
             "Could not find experiment with name '{}'",
             req.experiment_name
@@ -85,18 +84,10 @@ async fn search(state: web::Data<AppState>, Msg(req): Msg<SearchExperiments>) ->
             page_token: req.page_token,
         })
         .await?;
-    let mut body = serde_json::Map::new();
-    if !page.items.is_empty() {
-        body.insert("experiments".into(), serde_json::to_value(&page.items).map_err(internal)?);
-    }
-    if let Some(token) = page.next_page_token {
-        body.insert("next_page_token".into(), token.into());
-    }
-    Ok(json(&body))
-}
-
-pub(crate) fn internal(e: serde_json::Error) -> ApiError {
-    ApiError::internal(format!("Could not encode the response: {e}"))
+    Ok(json(&SearchExperimentsResponse {
+        experiments: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
 }
 
 async fn update(state: web::Data<AppState>, Msg(req): Msg<UpdateExperiment>) -> Resp {

@@ -29,13 +29,21 @@ async fn version() -> HttpResponse {
         .body(crate::MLFLOW_VERSION)
 }
 
-async fn server_info() -> HttpResponse {
+/// The multipart flags are what the client checks before it uses the
+/// presigned `mpu/*` and `presigned/*` routes: true only when the proxy
+/// serves an object store (an S3 destination), as in `mlflow server`.
+async fn server_info(state: web::Data<AppState>) -> HttpResponse {
+    let direct = state
+        .artifacts
+        .as_ref()
+        .filter(|_| state.settings.artifacts.serve_artifacts)
+        .is_some_and(|repo| repo.direct_transfer().is_some());
     HttpResponse::Ok().json(json!({
         "store_type": "SqlStore",
         "workspaces_enabled": false,
         "trace_archival_enabled": false,
-        "multipart_uploads_enabled": false,
-        "multipart_downloads_enabled": false,
+        "multipart_uploads_enabled": direct,
+        "multipart_downloads_enabled": direct,
         "presigned_upload_run_id_supported": false,
         "presigned_upload_model_id_supported": false,
         "features_enabled": {"gateway": false}

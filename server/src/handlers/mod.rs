@@ -3,7 +3,9 @@
 
 pub mod artifacts;
 pub mod experiments;
+pub mod logged_models;
 pub mod meta;
+pub mod registry;
 pub mod runs;
 
 use crate::error::ApiError;
@@ -28,6 +30,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::scope(prefix)
                 .configure(experiments::routes)
                 .configure(runs::routes)
+                .configure(registry::routes)
+                .configure(logged_models::routes)
                 .configure(artifacts::tracking_routes),
         );
     }

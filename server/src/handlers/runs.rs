@@ -1,6 +1,5 @@
 //! Runs and metrics: lifecycle, logging, search, metric history.
 
-use super::experiments::internal;
 use super::{empty, json};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
@@ -13,30 +12,27 @@ use crate::wire::requests::{
     LogInputs, LogMetric, LogOutputs, LogParam, MetricIn, ModelIoIn, RunRef, SearchRuns, SetTag,
     UpdateRun,
 };
+use crate::wire::responses::{MetricsResponse, RunResponse, SearchRunsResponse, UpdateRunResponse};
 use crate::wire::{Dataset, DatasetInput, KeyValue, ModelIo, ViewType};
 use actix_web::{web, HttpResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/runs/create", web::post().to(create))
-        .route("/runs/get", web::get().to(get))
-        .route("/runs/update", web::post().to(update))
-        .route("/runs/delete", web::post().to(delete))
-        .route("/runs/restore", web::post().to(restore))
-        .route("/runs/log-metric", web::post().to(log_metric))
-        .route("/runs/log-parameter", web::post().to(log_param))
-        .route("/runs/set-tag", web::post().to(set_tag))
-        .route("/runs/delete-tag", web::post().to(delete_tag))
-        .route("/runs/log-batch", web::post().to(log_batch))
-        .route("/runs/log-inputs", web::post().to(log_inputs))
-        .route("/runs/outputs", web::post().to(log_outputs))
-        .route("/runs/search", web::post().to(search))
-        .route("/runs/search", web::get().to(search))
-        .route("/metrics/get-history", web::get().to(get_history))
-        .route(
-            "/metrics/get-history-bulk-interval",
-            web::get().to(get_history_bulk_interval),
-        );
+    cfg.service(web::resource("/runs/create").post(create))
+        .service(web::resource("/runs/get").get(get))
+        .service(web::resource("/runs/update").post(update))
+        .service(web::resource("/runs/delete").post(delete))
+        .service(web::resource("/runs/restore").post(restore))
+        .service(web::resource("/runs/log-metric").post(log_metric))
+        .service(web::resource("/runs/log-parameter").post(log_param))
+        .service(web::resource("/runs/set-tag").post(set_tag))
+        .service(web::resource("/runs/delete-tag").post(delete_tag))
+        .service(web::resource("/runs/log-batch").post(log_batch))
+        .service(web::resource("/runs/log-inputs").post(log_inputs))
+        .service(web::resource("/runs/outputs").post(log_outputs))
+        .service(web::resource("/runs/search").get(search).post(search))
+        .service(web::resource("/metrics/get-history").get(get_history))
+        .service(web::resource("/metrics/get-history-bulk-interval").get(get_history_bulk_interval));
 }
 
 type Resp = ApiResult<HttpResponse>;
@@ -59,17 +55,19 @@ fn string_value(field: &str, value: Option<Value>) -> ApiResult<String> {
     }
 }
 
-fn run_tag(tag: KeyValueIn) -> ApiResult<KeyValue> {
+/// A run tag; `path` names the element in a batch (`tags[0]`), `""` alone.
+fn run_tag(tag: KeyValueIn, path: &str) -> ApiResult<KeyValue> {
     let key = tag.key.unwrap_or_default();
-    validation::validate_tag_name(&key)?;
+    validation::validate_tag_name_at(&key, path)?;
     let value = string_value("value", tag.value)?;
-    let value = validation::validate_tag_value(&key, value)?;
+    let value = validation::validate_tag_value_at(&key, value, path)?;
     Ok(KeyValue { key, value })
 }
 
-fn run_param(param: KeyValueIn) -> ApiResult<KeyValue> {
+/// A param; `path` as for [`run_tag`].
+fn run_param(param: KeyValueIn, path: &str) -> ApiResult<KeyValue> {
     let key = param.key.unwrap_or_default();
-    validation::validate_param_name(&key)?;
+    validation::validate_param_name_at(&key, path)?;
     let value = string_value("value", param.value)?;
     let value = validation::validate_param_value(&key, value)?;
     Ok(KeyValue { key, value })
@@ -90,7 +88,6 @@ fn batch_metric(index: usize, m: MetricIn) -> ApiResult<NewMetric> {
     if key.is_empty() {
         return Err(missing("key"));
     }
-    validation::validate_metric_name(&key)?;
     let value = match &m.value {
         None | Some(Value::Null) => return Err(missing("value")),
         Some(v) => parse_f64(v).ok_or_else(|| {
@@ -116,7 +113,7 @@ fn batch_metric(index: usize, m: MetricIn) -> ApiResult<NewMetric> {
             ))
         })?,
     };
-    validation::validate_metric_timestamp(timestamp)?;
+    validation::validate_metric(&key, value, timestamp, &format!("metrics[{index}]"))?;
     Ok(NewMetric {
         key,
         value,
@@ -129,7 +126,12 @@ fn batch_metric(index: usize, m: MetricIn) -> ApiResult<NewMetric> {
 }
 
 async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateRun>) -> Resp {
-    let tags = req.tags.into_iter().map(run_tag).collect::<ApiResult<Vec<_>>>()?;
+    let tags = req
+        .tags
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| run_tag(t, &format!("tags[{i}]")))
+        .collect::<ApiResult<Vec<_>>>()?;
     let experiment_id = req.experiment_id.unwrap_or_else(|| "0".into());
     let run = state
         .store
@@ -141,12 +143,12 @@ async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateRun>) -> Resp {
             tags,
         })
         .await?;
-    Ok(json(&json!({ "run": run })))
+    Ok(json(&RunResponse { run: &run }))
 }
 
 async fn get(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
     let run = state.store.get_run(&req.id()?).await?;
-    Ok(json(&json!({ "run": run })))
+    Ok(json(&RunResponse { run: &run }))
 }
 
 async fn update(state: web::Data<AppState>, Msg(req): Msg<UpdateRun>) -> Resp {
@@ -162,7 +164,7 @@ async fn update(state: web::Data<AppState>, Msg(req): Msg<UpdateRun>) -> Resp {
             },
         )
         .await?;
-    Ok(json(&json!({ "run_info": info })))
+    Ok(json(&UpdateRunResponse { run_info: &info }))
 }
 
 async fn delete(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
@@ -177,12 +179,11 @@ async fn restore(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
 
 async fn log_metric(state: web::Data<AppState>, Msg(req): Msg<LogMetric>) -> Resp {
     let run_id = req.id()?;
-    validation::validate_metric_name(&req.key)?;
     let value = req.value.ok_or_else(|| ApiError::missing_parameter("value"))?;
     let timestamp = req
         .timestamp
         .ok_or_else(|| ApiError::missing_parameter("timestamp"))?;
-    validation::validate_metric_timestamp(timestamp)?;
+    validation::validate_metric(&req.key, value, timestamp, "")?;
     let metric = NewMetric {
         key: req.key,
         value,
@@ -198,20 +199,26 @@ async fn log_metric(state: web::Data<AppState>, Msg(req): Msg<LogMetric>) -> Res
 
 async fn log_param(state: web::Data<AppState>, Msg(req): Msg<LogParam>) -> Resp {
     let run_id = req.id()?;
-    let param = run_param(KeyValueIn {
-        key: Some(req.key),
-        value: req.value.map(Value::String),
-    })?;
+    let param = run_param(
+        KeyValueIn {
+            key: Some(req.key),
+            value: req.value.map(Value::String),
+        },
+        "",
+    )?;
     state.store.log_batch(&run_id, &[], &[param], &[]).await?;
     Ok(empty())
 }
 
 async fn set_tag(state: web::Data<AppState>, Msg(req): Msg<SetTag>) -> Resp {
     let run_id = req.id()?;
-    let tag = run_tag(KeyValueIn {
-        key: Some(req.key),
-        value: req.value.map(Value::String),
-    })?;
+    let tag = run_tag(
+        KeyValueIn {
+            key: Some(req.key),
+            value: req.value.map(Value::String),
+        },
+        "",
+    )?;
     state.store.log_batch(&run_id, &[], &[], &[tag]).await?;
     Ok(empty())
 }
@@ -222,18 +229,30 @@ async fn delete_tag(state: web::Data<AppState>, Msg(req): Msg<DeleteTag>) -> Res
 }
 
 async fn log_batch(state: web::Data<AppState>, Msg(req): Msg<LogBatch>) -> Resp {
+    // MLflow's order: run id, each metric, param and tag, then the batch
+    // limits, then duplicate param keys.
     validation::validate_run_id(&req.run_id)?;
-    validation::validate_batch_limits(req.metrics.len(), req.params.len(), req.tags.len())?;
-    let params = req.params.into_iter().map(run_param).collect::<ApiResult<Vec<_>>>()?;
-    let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
-    validation::validate_no_duplicate_param_keys(&keys)?;
     let metrics = req
         .metrics
         .into_iter()
         .enumerate()
         .map(|(i, m)| batch_metric(i, m))
         .collect::<ApiResult<Vec<_>>>()?;
-    let tags = req.tags.into_iter().map(run_tag).collect::<ApiResult<Vec<_>>>()?;
+    let params = req
+        .params
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| run_param(p, &format!("params[{i}]")))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let tags = req
+        .tags
+        .into_iter()
+        .enumerate()
+        .map(|(i, t)| run_tag(t, &format!("tags[{i}]")))
+        .collect::<ApiResult<Vec<_>>>()?;
+    validation::validate_batch_limits(metrics.len(), params.len(), tags.len())?;
+    let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
+    validation::validate_no_duplicate_param_keys(&keys)?;
     state
         .store
         .log_batch(&req.run_id, &metrics, &params, &tags)
@@ -303,14 +322,10 @@ async fn search(state: web::Data<AppState>, Msg(req): Msg<SearchRuns>) -> Resp {
             page_token: req.page_token,
         })
         .await?;
-    let mut body = serde_json::Map::new();
-    if !page.items.is_empty() {
-        body.insert("runs".into(), serde_json::to_value(&page.items).map_err(internal)?);
-    }
-    if let Some(token) = page.next_page_token {
-        body.insert("next_page_token".into(), token.into());
-    }
-    Ok(json(&body))
+    Ok(json(&SearchRunsResponse {
+        runs: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
 }
 
 async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>) -> Resp {
@@ -318,7 +333,7 @@ async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>
     if let Some(max) = req.max_results {
         if max <= 0 {
             return Err(ApiError::invalid_parameter(format!(
-                "Invalid value {max} for parameter 'max_results' supplied. It must be a positive integer"
+                "Invalid value {max} for parameter 'max_results' supplied. It must be a positive integer."
             )));
         }
     }
@@ -326,19 +341,16 @@ async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>
         .store
         .get_metric_history(&run_id, &req.metric_key, req.max_results, req.page_token.as_deref())
         .await?;
-    let mut body = serde_json::Map::new();
-    if !page.items.is_empty() {
-        body.insert("metrics".into(), serde_json::to_value(&page.items).map_err(internal)?);
-    }
-    if let Some(token) = page.next_page_token {
-        body.insert("next_page_token".into(), token.into());
-    }
-    Ok(json(&body))
+    Ok(json(&MetricsResponse {
+        metrics: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
 }
 
 /// Most runs one bulk-interval call may name, and most points per run.
 const MAX_RUNS_BULK: usize = 100;
 const MAX_RESULTS_PER_RUN: i64 = 2500;
+const API_DOCS: &str = "See the API docs for more information about request parameters.";
 
 async fn get_history_bulk_interval(
     state: web::Data<AppState>,
@@ -349,14 +361,14 @@ async fn get_history_bulk_interval(
     }
     if req.run_ids.len() > MAX_RUNS_BULK {
         return Err(ApiError::invalid_parameter(format!(
-            "GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK} run_ids. Received {} run_ids.",
+            "GetMetricHistoryBulkInterval request must specify at most {MAX_RUNS_BULK} run_ids. Received {} run_ids. {API_DOCS}",
             req.run_ids.len()
         )));
     }
     let max_results = req.max_results.unwrap_or(MAX_RESULTS_PER_RUN);
     if !(1..=MAX_RESULTS_PER_RUN).contains(&max_results) {
         return Err(ApiError::invalid_parameter(format!(
-            "max_results must be between 1 and {MAX_RESULTS_PER_RUN}."
+            "max_results must be between 1 and {MAX_RESULTS_PER_RUN}. {API_DOCS}"
         )));
     }
     if let (Some(s), Some(e)) = (req.start_step, req.end_step) {
@@ -376,9 +388,8 @@ async fn get_history_bulk_interval(
             max_results,
         )
         .await?;
-    let mut body = serde_json::Map::new();
-    if !metrics.is_empty() {
-        body.insert("metrics".into(), serde_json::to_value(&metrics).map_err(internal)?);
-    }
-    Ok(json(&body))
+    Ok(json(&MetricsResponse {
+        metrics: &metrics,
+        next_page_token: None,
+    }))
 }

@@ -3,11 +3,18 @@
 //! Pure parsing: the SQL is built from these types by the store.
 
 mod filter;
+mod lexer;
 mod order_by;
 mod page_token;
 
-pub use filter::{parse_experiment_filter, parse_run_filter};
-pub use order_by::{parse_experiment_order_by, parse_run_order_by};
+pub use filter::{
+    parse_experiment_filter, parse_logged_model_filter, parse_model_version_filter,
+    parse_registered_model_filter, parse_run_filter,
+};
+pub use order_by::{
+    parse_experiment_order_by, parse_model_version_order_by, parse_registered_model_order_by,
+    parse_run_order_by,
+};
 pub use page_token::{decode_page_token, encode_page_token};
 
 /// What a clause or ordering key refers to.

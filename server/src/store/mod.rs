@@ -2,7 +2,9 @@
 //! writes, implemented for SQLite and PostgreSQL by [`sql::SqlStore`] on
 //! MLflow's own schema.
 
+pub mod logged_models;
 pub mod migrate;
+pub mod registry;
 pub mod sql;
 
 use crate::error::ApiResult;

@@ -3,7 +3,10 @@
 //! omitted, NaN as the string `"NaN"`). Storage rows live in `store::sql`.
 
 pub mod de;
+pub mod logged_models;
+pub mod registry;
 pub mod requests;
+pub mod responses;
 
 use serde::{Serialize, Serializer};
 

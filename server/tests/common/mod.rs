@@ -52,7 +52,10 @@ pub async fn fresh_db_uri(backend: Backend, dir: &std::path::Path) -> (String, O
         Backend::Sqlite => (format!("sqlite:///{}/mlflow.db", dir.display()), None),
         Backend::Postgres => {
             let name = create_pg_database().await;
-            (format!("postgresql://root@127.0.0.1:5432/{name}"), Some(name))
+            (
+                format!("postgresql://root@127.0.0.1:5432/{name}"),
+                Some(name),
+            )
         }
     }
 }
@@ -105,7 +108,10 @@ impl TestApp {
             .expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// GETs `/api/2.0/mlflow/<path>?<query>`.
@@ -118,11 +124,16 @@ impl TestApp {
             .expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     pub async fn create_experiment(&self, name: &str) -> String {
-        let (status, body) = self.post("experiments/create", serde_json::json!({"name": name})).await;
+        let (status, body) = self
+            .post("experiments/create", serde_json::json!({"name": name}))
+            .await;
         assert_eq!(status, 200, "{body}");
         body["experiment_id"].as_str().expect("id").to_string()
     }
@@ -135,7 +146,10 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, 200, "{body}");
-        body["run"]["info"]["run_id"].as_str().expect("run id").to_string()
+        body["run"]["info"]["run_id"]
+            .as_str()
+            .expect("run id")
+            .to_string()
     }
 }
 

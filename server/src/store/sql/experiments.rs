@@ -14,13 +14,9 @@ use std::collections::HashMap;
 const EXPERIMENT_COLUMNS: &str = "experiment_id, name, artifact_location, lifecycle_stage, \
      creation_time, last_update_time, workspace";
 
-/// Parses an experiment id the way MLflow's store does.
+/// Parses an experiment id the way MLflow's SQL store does.
 pub(crate) fn parse_experiment_id(id: &str) -> ApiResult<i64> {
-    id.trim().parse::<i64>().map_err(|_| {
-        ApiError::invalid_parameter(format!(
-            "Invalid experiment ID '{id}'. Experiment ID must be a valid integer."
-        ))
-    })
+    crate::validation::validate_experiment_id_int(id)
 }
 
 fn experiment_from_row(row: &AnyRow) -> Result<Experiment, sqlx::Error> {

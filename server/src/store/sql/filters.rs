@@ -117,16 +117,30 @@ fn key_table_clause(
 
 fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
     match clause.entity {
+        EntityKind::Attribute if clause.key == "run_name" => {
+            // As MLflow: the run name lives in the `mlflow.runName` tag (the
+            // column is empty for runs logged by MLflow <= 1.29).
+            q.push("runs.run_uuid IN (SELECT run_uuid FROM tags WHERE key = 'mlflow.runName' AND ");
+            push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+            q.push(")");
+        }
         EntityKind::Attribute => {
             let column = run_attribute_column(&clause.key)?;
             push_comparison(q, column, clause.comparator, &clause.value, dialect);
         }
         EntityKind::Metric => {
+            // NaN is stored as 0 with is_nan set: it satisfies only `!=`.
             q.push("runs.run_uuid IN (SELECT run_uuid FROM latest_metrics WHERE key = ")
-                .str(&clause.key)
-                .push(" AND NOT is_nan AND ");
-            push_comparison(q, "value", clause.comparator, &clause.value, dialect);
-            q.push(")");
+                .str(&clause.key);
+            if clause.comparator == Comparator::Ne {
+                q.push(" AND (is_nan OR ");
+                push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+                q.push("))");
+            } else {
+                q.push(" AND NOT is_nan AND ");
+                push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+                q.push(")");
+            }
         }
         EntityKind::Param => key_table_clause(q, "runs.run_uuid", "params", "run_uuid", clause, dialect),
         EntityKind::Tag => key_table_clause(q, "runs.run_uuid", "tags", "run_uuid", clause, dialect),
@@ -156,19 +170,18 @@ fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
 
 /// Pushes the LEFT JOINs that ordering by metrics/params/tags needs and
 /// returns the ` ORDER BY …` text (to append after the WHERE clause).
-/// Missing and NaN values sort last in both directions, as in MLflow; ties
-/// fall back to `start_time DESC, run_uuid ASC`.
+/// As in MLflow, values sort before NaN, NaN before missing, in both
+/// directions; ties fall back to `start_time DESC` (unless ordered by it),
+/// then `run_uuid ASC`.
 pub(super) fn run_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<String> {
     let mut terms: Vec<String> = Vec::new();
     let mut has_start_time = false;
-    let mut has_run_id = false;
     for (i, order) in parse_run_order_by(order_by)?.into_iter().enumerate() {
         let dir = if order.ascending { "ASC" } else { "DESC" };
         match order.entity {
             EntityKind::Attribute => {
                 let column = run_attribute_column(&order.key)?;
                 has_start_time |= column == "runs.start_time";
-                has_run_id |= column == "runs.run_uuid";
                 terms.push(format!("(CASE WHEN {column} IS NULL THEN 1 ELSE 0 END)"));
                 terms.push(format!("{column} {dir}"));
             }
@@ -177,7 +190,7 @@ pub(super) fn run_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<Strin
                 q.push(&format!(" LEFT JOIN latest_metrics {alias} ON {alias}.run_uuid = runs.run_uuid AND {alias}.key = "))
                     .str(&order.key);
                 terms.push(format!(
-                    "(CASE WHEN {alias}.value IS NULL OR {alias}.is_nan THEN 1 ELSE 0 END)"
+                    "(CASE WHEN {alias}.is_nan THEN 1 WHEN {alias}.value IS NULL THEN 2 ELSE 0 END)"
                 ));
                 terms.push(format!("{alias}.value {dir}"));
             }
@@ -199,9 +212,7 @@ pub(super) fn run_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<Strin
     if !has_start_time {
         terms.push("runs.start_time DESC".into());
     }
-    if !has_run_id {
-        terms.push("runs.run_uuid ASC".into());
-    }
+    terms.push("runs.run_uuid ASC".into());
     Ok(format!(" ORDER BY {}", terms.join(", ")))
 }
 
@@ -258,8 +269,9 @@ pub(super) fn experiment_where_sql(q: &mut Sql, filter: &str, dialect: Dialect) 
     Ok(())
 }
 
-/// Pushes ` ORDER BY …` for experiments (default `creation_time DESC`,
-/// ties by `experiment_id ASC`).
+/// Pushes ` ORDER BY …` for experiments: by default `creation_time DESC,
+/// experiment_id ASC`; a given ordering without `experiment_id` breaks ties
+/// by `experiment_id DESC` (MLflow's tie-breaker).
 pub(super) fn experiment_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<()> {
     let parsed = parse_experiment_order_by(order_by)?;
     let mut terms: Vec<String> = Vec::new();
@@ -274,9 +286,9 @@ pub(super) fn experiment_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResul
     }
     if parsed.is_empty() {
         terms.push("experiments.creation_time DESC".into());
-    }
-    if !has_id {
         terms.push("experiments.experiment_id ASC".into());
+    } else if !has_id {
+        terms.push("experiments.experiment_id DESC".into());
     }
     q.push(" ORDER BY ").push(&terms.join(", "));
     Ok(())

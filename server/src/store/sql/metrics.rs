@@ -2,7 +2,7 @@
 
 use super::query::Sql;
 use super::runs::metric_from_row;
-use super::SqlStore;
+use super::{Dialect, SqlStore};
 use crate::error::ApiResult;
 use crate::search::{decode_page_token, encode_page_token};
 use crate::store::Page;
@@ -39,9 +39,8 @@ impl SqlStore {
         page_token: Option<&str>,
     ) -> ApiResult<Page<Metric>> {
         self.require_run(run_id).await?;
-        // Without max_results MLflow returns every point and no token.
-        let offset = match (page_token, max_results) {
-            (Some(t), Some(_)) if !t.is_empty() => decode_page_token(t)?,
+        let offset = match page_token {
+            Some(t) if !t.is_empty() => decode_page_token(t)?,
             _ => 0,
         };
         let mut q = Sql::new(&format!("SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = "));
@@ -49,8 +48,18 @@ impl SqlStore {
             .push(" AND key = ")
             .str(key)
             .push(" ORDER BY timestamp, step, value");
-        if let Some(max) = max_results {
-            q.push(" LIMIT ").i64(max + 1).push(" OFFSET ").i64(offset as i64);
+        // Without max_results every remaining point comes back, no token.
+        match (max_results, self.dialect) {
+            (Some(max), _) => {
+                q.push(" LIMIT ").i64(max + 1).push(" OFFSET ").i64(offset as i64);
+            }
+            (None, _) if offset == 0 => {}
+            (None, Dialect::Sqlite) => {
+                q.push(" LIMIT -1 OFFSET ").i64(offset as i64);
+            }
+            (None, Dialect::Postgres) => {
+                q.push(" OFFSET ").i64(offset as i64);
+            }
         }
         let rows = q.query().fetch_all(&self.pool).await?;
         let mut items = rows

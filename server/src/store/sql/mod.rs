@@ -10,8 +10,10 @@
 
 mod experiments;
 mod filters;
+mod logged_models;
 mod metrics;
 mod query;
+mod registry;
 mod runs;
 
 use super::{

@@ -12,7 +12,6 @@ pub enum Arg {
     F64(f64),
     Bool(bool),
     NullStr,
-    NullI64,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -57,13 +56,6 @@ impl Sql {
         self.arg(Arg::I64(v))
     }
 
-    pub fn opt_i64(&mut self, v: Option<i64>) -> &mut Sql {
-        match v {
-            Some(v) => self.i64(v),
-            None => self.arg(Arg::NullI64),
-        }
-    }
-
     pub fn f64(&mut self, v: f64) -> &mut Sql {
         self.arg(Arg::F64(v))
     }
@@ -94,7 +86,6 @@ impl Sql {
                 Arg::F64(v) => q.bind(*v),
                 Arg::Bool(v) => q.bind(*v),
                 Arg::NullStr => q.bind(None::<String>),
-                Arg::NullI64 => q.bind(None::<i64>),
             };
         }
         q

@@ -1,0 +1,348 @@
+"""Fixtures for the ferroflow compatibility suite.
+
+The suite drives the official ``mlflow`` Python client (and raw HTTP) against a
+live tracking server.  The server is either ferroflow (default) or the real
+Python ``mlflow server`` 3.17.2, so the tests themselves can be validated
+against the reference implementation:
+
+    COMPAT_TARGET=ferroflow   $FERROFLOW_BIN server ...   (default; FERROFLOW_BIN
+                              defaults to <repo>/target/debug/ferroflow)
+    COMPAT_TARGET=mlflow      <repo>/.venvs/mlflow3/bin/mlflow server ... --workers 1
+                              (always the 3.17.2 server, whichever venv runs pytest;
+                              override the venv with COMPAT_MLFLOW_VENV)
+
+Backends: every test that uses ``server`` runs once per backend (``sqlite``,
+``postgres``); restrict with e.g. ``COMPAT_BACKENDS=sqlite``.  PostgreSQL is
+expected at 127.0.0.1:5432, user ``root``, trust auth (override host/port/user
+with FERROFLOW_PG_HOST / _PORT / _USER as pgutil does; COMPAT_PG_* take precedence
+in the private fallback used when pgutil cannot be imported, e.g. in the mlflow 2.22
+venv, which has no psycopg2).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+# Fail fast instead of hanging through the client's retry/backoff loop when the
+# server answers 5xx.  Set before any mlflow call; the client reads these at
+# request time.
+os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "30"
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+
+TARGET = os.environ.get("COMPAT_TARGET", "ferroflow").strip().lower()
+if TARGET not in ("ferroflow", "mlflow"):
+    raise RuntimeError(f"COMPAT_TARGET must be 'ferroflow' or 'mlflow', got {TARGET!r}")
+
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("COMPAT_BACKENDS", "sqlite,postgres").split(",")
+    if b.strip()
+]
+
+STARTUP_TIMEOUT_S = float(os.environ.get("COMPAT_STARTUP_TIMEOUT", "180"))
+
+
+def ferroflow_bin() -> Path:
+    return Path(os.environ.get("FERROFLOW_BIN") or REPO / "target" / "debug" / "ferroflow")
+
+
+def mlflow_bin() -> Path:
+    venv = Path(os.environ.get("COMPAT_MLFLOW_VENV") or REPO / ".venvs" / "mlflow3")
+    return venv / "bin" / "mlflow"
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL helpers: prefer the shared pgutil module, fall back to a private
+# implementation (psycopg2 if importable, else the psql CLI -- the mlflow 2.22
+# venv has no psycopg2).
+# --------------------------------------------------------------------------
+
+PG_HOST = os.environ.get("COMPAT_PG_HOST") or os.environ.get("FERROFLOW_PG_HOST", "127.0.0.1")
+PG_PORT = os.environ.get("COMPAT_PG_PORT") or os.environ.get("FERROFLOW_PG_PORT", "5432")
+PG_USER = os.environ.get("COMPAT_PG_USER") or os.environ.get("FERROFLOW_PG_USER", "root")
+
+
+def _pg_exec_admin(sql: str) -> None:
+    try:
+        import psycopg2  # noqa: F401
+    except ImportError:
+        psycopg2 = None
+    if psycopg2 is not None:
+        conn = psycopg2.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, dbname="postgres")
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql)
+        finally:
+            conn.close()
+        return
+    psql = shutil.which("psql")
+    if psql is None:
+        raise RuntimeError("neither psycopg2 nor psql is available to manage PostgreSQL databases")
+    subprocess.run(
+        [psql, "-h", PG_HOST, "-p", str(PG_PORT), "-U", PG_USER, "-d", "postgres",
+         "-v", "ON_ERROR_STOP=1", "-q", "-c", sql],
+        check=True, capture_output=True, text=True,
+    )
+
+
+def _own_create_database(prefix: str) -> str:
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}".lower()
+    _pg_exec_admin(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def _own_drop_database(name: str) -> None:
+    _pg_exec_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _own_pg_uri(name: str, driver: bool = False) -> str:
+    scheme = "postgresql+psycopg2" if driver else "postgresql"
+    return f"{scheme}://{PG_USER}@{PG_HOST}:{PG_PORT}/{name}"
+
+
+def _pg_functions():
+    """(create, drop, uri) from pgutil when usable, else the private fallback."""
+    try:
+        sys.path.insert(0, str(HERE))
+        import pgutil  # type: ignore
+
+        funcs = (pgutil.create_database, pgutil.drop_database, pgutil.pg_uri)
+    except Exception:
+        return _own_create_database, _own_drop_database, _own_pg_uri
+    finally:
+        if sys.path and sys.path[0] == str(HERE):
+            sys.path.pop(0)
+    return funcs
+
+
+def create_pg_database(prefix: str) -> tuple[str, object, object]:
+    create, drop, uri = _pg_functions()
+    try:
+        name = create(prefix)
+    except Exception:
+        if create is _own_create_database:
+            raise
+        # pgutil present but unusable in this venv (e.g. no psycopg2): fall back.
+        create, drop, uri = _own_create_database, _own_drop_database, _own_pg_uri
+        name = create(prefix)
+    return name, drop, uri
+
+
+# --------------------------------------------------------------------------
+# Server process
+# --------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    backend: str
+    db_uri: str
+    artifacts_dir: Path
+    workdir: Path
+    log_path: Path
+    target: str
+    proc: subprocess.Popen | None = None
+
+    def log_tail(self, n: int = 80) -> str:
+        try:
+            lines = self.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            return "<no log>"
+        return "\n".join(lines[-n:])
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    # The server was started in its own session/process group (uvicorn / gunicorn
+    # workers are children): signal that group only.
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=15)
+
+
+def start_server(backend: str, workdir: Path, db_uri: str) -> Server:
+    artifacts = workdir / "artifacts"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = workdir / "server.log"
+    env = dict(os.environ)
+    if TARGET == "mlflow":
+        exe = mlflow_bin()
+        if not exe.exists():
+            pytest.fail(f"mlflow server binary not found: {exe}")
+        cmd = [
+            str(exe), "server",
+            "--backend-store-uri", db_uri,
+            "--artifacts-destination", str(artifacts),
+            "--host", "127.0.0.1", "--port", str(port),
+            "--workers", "1",
+        ]
+        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
+        # Do not let the test process's venv leak into the reference server.
+        env.pop("VIRTUAL_ENV", None)
+        env.pop("PYTHONPATH", None)
+    else:
+        exe = ferroflow_bin()
+        if not exe.exists():
+            pytest.fail(f"ferroflow binary not found: {exe} (build it or set FERROFLOW_BIN)")
+        cmd = [
+            str(exe), "server",
+            "--backend-store-uri", db_uri,
+            "--artifacts-destination", str(artifacts),
+            "--host", "127.0.0.1", "--port", str(port),
+        ]
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(
+        cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir), env=env,
+        start_new_session=True,
+    )
+    log.close()
+    srv = Server(url=url, backend=backend, db_uri=db_uri, artifacts_dir=artifacts,
+                 workdir=workdir, log_path=log_path, target=TARGET, proc=proc)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while True:
+        if proc.poll() is not None:
+            msg = (f"{TARGET} server exited with {proc.returncode} during startup\n"
+                   f"cmd: {' '.join(cmd)}\n--- log tail ---\n{srv.log_tail()}")
+            print(msg, file=sys.stderr)
+            pytest.fail(msg)
+        try:
+            r = requests.get(url + "/health", timeout=2)
+            if r.status_code == 200:
+                return srv
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            _stop(proc)
+            msg = (f"{TARGET} server did not become healthy within {STARTUP_TIMEOUT_S}s\n"
+                   f"cmd: {' '.join(cmd)}\n--- log tail ---\n{srv.log_tail()}")
+            print(msg, file=sys.stderr)
+            pytest.fail(msg)
+        time.sleep(0.25)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request):
+    """A fresh server (fresh DB + artifacts dir) per test module and backend."""
+    backend = request.param
+    workdir = Path(tempfile.mkdtemp(prefix=f"compat-{TARGET}-{backend}-"))
+    drop = None
+    dbname = None
+    if backend == "sqlite":
+        db_uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    elif backend == "postgres":
+        try:
+            dbname, drop, uri = create_pg_database("compat")
+        except Exception as e:  # pragma: no cover - environment problem
+            pytest.fail(f"cannot create PostgreSQL database: {e}")
+        db_uri = uri(dbname, driver=(TARGET == "mlflow"))
+    else:
+        raise ValueError(f"unknown backend {backend!r}")
+    srv = None
+    try:
+        srv = start_server(backend, workdir, db_uri)
+        yield srv
+    finally:
+        if srv is not None and srv.proc is not None:
+            _stop(srv.proc)
+            if request.session.testsfailed:
+                print(f"\n[{TARGET}/{backend}] server log tail ({srv.log_path}):\n{srv.log_tail(40)}",
+                      file=sys.stderr)
+        if drop is not None and dbname is not None:
+            try:
+                drop(dbname)
+            except Exception as e:  # pragma: no cover
+                print(f"warning: could not drop database {dbname}: {e}", file=sys.stderr)
+        if os.environ.get("COMPAT_KEEP_TMP") != "1":
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _point_mlflow_at(server, mp: pytest.MonkeyPatch):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    mp.setenv("MLFLOW_TRACKING_URI", server.url)
+    mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    mlflow.set_tracking_uri(server.url)
+    return MlflowClient(tracking_uri=server.url)
+
+
+def _end_active_runs():
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+
+
+@pytest.fixture
+def client(server, monkeypatch):
+    """MlflowClient bound to the server; fluent API pointed at it too."""
+    yield _point_mlflow_at(server, monkeypatch)
+    _end_active_runs()
+
+
+@pytest.fixture(scope="module")
+def module_client(server):
+    """Like ``client`` but module-scoped, for module-level setup fixtures."""
+    with pytest.MonkeyPatch.context() as mp:
+        yield _point_mlflow_at(server, mp)
+        _end_active_runs()
+
+
+def pytest_configure(config):
+    # protobuf deprecation noise from the 2.22 client
+    config.addinivalue_line("filterwarnings", "ignore:label\\(\\) is deprecated:DeprecationWarning")
+    config.addinivalue_line(
+        "markers",
+        "ferroflow_only: checks a deliberate difference from MLflow (e.g. an MLflow bug "
+        "ferroflow must not copy); skipped with COMPAT_TARGET=mlflow",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    if TARGET != "ferroflow":
+        skip = pytest.mark.skip(reason="ferroflow-only check (deliberate difference from MLflow)")
+        for item in items:
+            if "ferroflow_only" in item.keywords:
+                item.add_marker(skip)
+
+
+def pytest_report_header(config):
+    exe = mlflow_bin() if TARGET == "mlflow" else ferroflow_bin()
+    return f"compat target: {TARGET} ({exe}); backends: {', '.join(BACKENDS)}"

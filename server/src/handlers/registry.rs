@@ -1,0 +1,1168 @@
+//! The model registry (`ModelRegistryService`): registered models, aliases,
+//! model versions and their tags, plus the UI's prefix-less
+//! `GET /model-versions/get-artifact`.
+//!
+//! Validation follows MLflow's handler and store order: the request schema
+//! (in [`Msg`]), then names, versions, tags and aliases, then existence in
+//! the store. Model-version sources are checked before anything is written
+//! (see [`check_source`]).
+
+use super::{empty, json};
+use crate::artifacts::local::resolve_uri;
+use crate::artifacts::ArtifactPath;
+use crate::error::{ApiError, ApiResult};
+use crate::handlers::artifacts::{content_disposition, guess_mime_type};
+use crate::request::Msg;
+use crate::startup::AppState;
+use crate::store::registry::{
+    canonical_stage, parse_models_uri, split_uri, ModelsUri, NewModelVersion, NewRegisteredModel,
+    RegistrySearch, ALL_STAGES, IS_PROMPT_TAG_KEY,
+};
+use crate::validation;
+use crate::validation::py;
+use crate::wire::registry::{
+    CreateModelVersion, CreateRegisteredModel, DeleteModelVersionTag, DeleteRegisteredModelTag,
+    DownloadUriResponse, GetLatestVersions, GetModelVersionDownloadUri, ModelVersionRef,
+    ModelVersionResponse, ModelVersionsResponse, RegisteredModelAliasRef, RegisteredModelRef,
+    RegisteredModelResponse, RenameRegisteredModel, SearchRegisteredModelsResponse, SearchRegistry,
+    SetModelVersionTag, SetRegisteredModelAlias, SetRegisteredModelTag,
+    TransitionModelVersionStage, UpdateModelVersion, UpdateRegisteredModel,
+};
+use crate::wire::requests::KeyValueIn;
+use crate::wire::KeyValue;
+use actix_web::body::SizedStream;
+use actix_web::http::header::{self, ContentEncoding};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::Value;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/registered-models/create",
+        web::post().to(create_registered_model),
+    )
+    .route(
+        "/registered-models/get",
+        web::get().to(get_registered_model),
+    )
+    .route(
+        "/registered-models/rename",
+        web::post().to(rename_registered_model),
+    )
+    .route(
+        "/registered-models/update",
+        web::patch().to(update_registered_model),
+    )
+    .route(
+        "/registered-models/delete",
+        web::delete().to(delete_registered_model),
+    )
+    .route(
+        "/registered-models/search",
+        web::get().to(search_registered_models),
+    )
+    .route(
+        "/registered-models/get-latest-versions",
+        web::get().to(get_latest_versions),
+    )
+    .route(
+        "/registered-models/get-latest-versions",
+        web::post().to(get_latest_versions),
+    )
+    .route(
+        "/registered-models/set-tag",
+        web::post().to(set_registered_model_tag),
+    )
+    .route(
+        "/registered-models/delete-tag",
+        web::delete().to(delete_registered_model_tag),
+    )
+    .route("/registered-models/alias", web::post().to(set_alias))
+    .route("/registered-models/alias", web::delete().to(delete_alias))
+    .route("/registered-models/alias", web::get().to(get_by_alias))
+    .route(
+        "/model-versions/create",
+        web::post().to(create_model_version),
+    )
+    .route("/model-versions/get", web::get().to(get_model_version))
+    .route(
+        "/model-versions/update",
+        web::patch().to(update_model_version),
+    )
+    .route(
+        "/model-versions/delete",
+        web::delete().to(delete_model_version),
+    )
+    .route(
+        "/model-versions/search",
+        web::get().to(search_model_versions),
+    )
+    .route(
+        "/model-versions/transition-stage",
+        web::post().to(transition_stage),
+    )
+    .route(
+        "/model-versions/get-download-uri",
+        web::get().to(get_download_uri),
+    )
+    .route(
+        "/model-versions/set-tag",
+        web::post().to(set_model_version_tag),
+    )
+    .route(
+        "/model-versions/delete-tag",
+        web::delete().to(delete_model_version_tag),
+    );
+}
+
+/// The UI's `GET /model-versions/get-artifact?name=&version=&path=`, mounted
+/// at the root (no API prefix).
+pub fn ui_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/model-versions/get-artifact", web::get().to(get_artifact));
+}
+
+type Resp = ApiResult<HttpResponse>;
+
+/// `registered-models/search`: proto default and MLflow's threshold.
+const SEARCH_MODELS_DEFAULT: i64 = 100;
+/// `model-versions/search`: proto default = threshold.
+const SEARCH_VERSIONS_MAX: i64 = 200_000;
+
+/// A tag value from JSON: a string, or absent (`""`, proto's default).
+fn tag_value(value: Option<Value>) -> ApiResult<String> {
+    match value {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s),
+        Some(other) => Err(ApiError::invalid_parameter(format!(
+            "Invalid value {other} for parameter 'value' supplied: value must be a string."
+        ))),
+    }
+}
+
+fn tags(
+    items: Vec<KeyValueIn>,
+    check: fn(&str, &str) -> ApiResult<()>,
+) -> ApiResult<Vec<KeyValue>> {
+    items
+        .into_iter()
+        .map(|t| {
+            let key = t.key.unwrap_or_default();
+            let value = tag_value(t.value)?;
+            check(&key, &value)?;
+            Ok(KeyValue { key, value })
+        })
+        .collect()
+}
+
+/// `name` then `version`, as MLflow's `_get_sql_model_version` checks them.
+fn name_and_version(name: &str, version: &str) -> ApiResult<i64> {
+    validation::validate_model_name(name)?;
+    validation::validate_model_version(version)
+}
+
+// ---------------------------------------------------------------------------
+// registered models
+// ---------------------------------------------------------------------------
+
+async fn create_registered_model(
+    state: web::Data<AppState>,
+    Msg(req): Msg<CreateRegisteredModel>,
+) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    let tags = tags(req.tags, validation::validate_registered_model_tag)?;
+    let model = state
+        .registry
+        .create_registered_model(NewRegisteredModel {
+            name: req.name,
+            description: req.description.unwrap_or_default(),
+            tags,
+        })
+        .await?;
+    Ok(json(&RegisteredModelResponse {
+        registered_model: &model,
+    }))
+}
+
+async fn get_registered_model(
+    state: web::Data<AppState>,
+    Msg(req): Msg<RegisteredModelRef>,
+) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    let model = state.registry.get_registered_model(&req.name).await?;
+    Ok(json(&RegisteredModelResponse {
+        registered_model: &model,
+    }))
+}
+
+async fn rename_registered_model(
+    state: web::Data<AppState>,
+    Msg(req): Msg<RenameRegisteredModel>,
+) -> Resp {
+    if req.new_name.trim().is_empty() {
+        return Err(ApiError::invalid_parameter(
+            "Missing value for required parameter 'new_name'.",
+        ));
+    }
+    validation::validate_model_name(&req.new_name)?;
+    validation::validate_model_name(&req.name)?;
+    let model = state
+        .registry
+        .rename_registered_model(&req.name, &req.new_name)
+        .await?;
+    Ok(json(&RegisteredModelResponse {
+        registered_model: &model,
+    }))
+}
+
+async fn update_registered_model(
+    state: web::Data<AppState>,
+    Msg(req): Msg<UpdateRegisteredModel>,
+) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    let model = state
+        .registry
+        .update_registered_model(&req.name, req.description.as_deref().unwrap_or(""))
+        .await?;
+    Ok(json(&RegisteredModelResponse {
+        registered_model: &model,
+    }))
+}
+
+async fn delete_registered_model(
+    state: web::Data<AppState>,
+    Msg(req): Msg<RegisteredModelRef>,
+) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    state.registry.delete_registered_model(&req.name).await?;
+    Ok(empty())
+}
+
+async fn search_registered_models(
+    state: web::Data<AppState>,
+    Msg(req): Msg<SearchRegistry>,
+) -> Resp {
+    let max_results = validation::validate_search_registered_models_max_results(Some(
+        req.max_results.unwrap_or(SEARCH_MODELS_DEFAULT),
+    ))?;
+    if max_results < 1 {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
+        )));
+    }
+    let page = state
+        .registry
+        .search_registered_models(&RegistrySearch {
+            filter: req.filter.unwrap_or_default(),
+            max_results,
+            order_by: req.order_by,
+            page_token: req.page_token,
+        })
+        .await?;
+    Ok(json(&SearchRegisteredModelsResponse {
+        registered_models: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
+}
+
+async fn get_latest_versions(state: web::Data<AppState>, Msg(req): Msg<GetLatestVersions>) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    let stages = if req.stages.is_empty() {
+        ALL_STAGES.iter().map(|s| s.to_string()).collect()
+    } else {
+        req.stages
+            .iter()
+            .map(|s| canonical_stage(s).map(str::to_string))
+            .collect::<ApiResult<Vec<_>>>()?
+    };
+    let versions = state
+        .registry
+        .get_latest_versions(&req.name, &stages)
+        .await?;
+    Ok(json(&ModelVersionsResponse {
+        model_versions: &versions,
+        next_page_token: None,
+    }))
+}
+
+async fn set_registered_model_tag(
+    state: web::Data<AppState>,
+    Msg(req): Msg<SetRegisteredModelTag>,
+) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    let value = req.value.unwrap_or_default();
+    validation::validate_registered_model_tag(&req.key, &value)?;
+    state
+        .registry
+        .set_registered_model_tag(&req.name, &req.key, &value)
+        .await?;
+    Ok(empty())
+}
+
+async fn delete_registered_model_tag(
+    state: web::Data<AppState>,
+    Msg(req): Msg<DeleteRegisteredModelTag>,
+) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    validation::validate_tag_name(&req.key)?;
+    state
+        .registry
+        .delete_registered_model_tag(&req.name, &req.key)
+        .await?;
+    Ok(empty())
+}
+
+// ---------------------------------------------------------------------------
+// aliases
+// ---------------------------------------------------------------------------
+
+async fn set_alias(state: web::Data<AppState>, Msg(req): Msg<SetRegisteredModelAlias>) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    validation::validate_model_alias_name(&req.alias)?;
+    validation::validate_model_alias_name_reserved(&req.alias)?;
+    let version = validation::validate_model_version(&req.version)?;
+    state
+        .registry
+        .set_registered_model_alias(&req.name, &req.alias, version)
+        .await?;
+    Ok(empty())
+}
+
+async fn delete_alias(state: web::Data<AppState>, Msg(req): Msg<RegisteredModelAliasRef>) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    validation::validate_model_alias_name(&req.alias)?;
+    state
+        .registry
+        .delete_registered_model_alias(&req.name, &req.alias)
+        .await?;
+    Ok(empty())
+}
+
+async fn get_by_alias(state: web::Data<AppState>, Msg(req): Msg<RegisteredModelAliasRef>) -> Resp {
+    validation::validate_model_name(&req.name)?;
+    validation::validate_model_alias_name(&req.alias)?;
+    let version = state
+        .registry
+        .get_model_version_by_alias(&req.name, &req.alias)
+        .await?;
+    Ok(json(&ModelVersionResponse {
+        model_version: &version,
+    }))
+}
+
+// ---------------------------------------------------------------------------
+// model versions
+// ---------------------------------------------------------------------------
+
+async fn create_model_version(
+    state: web::Data<AppState>,
+    Msg(req): Msg<CreateModelVersion>,
+) -> Resp {
+    let tag_list = tags(req.tags, validation::validate_model_version_tag)?;
+    let is_prompt = tag_list
+        .iter()
+        .rev()
+        .find(|t| t.key == IS_PROMPT_TAG_KEY)
+        .is_some_and(|t| t.value.to_lowercase() == "true");
+    let (source, run_id, model_id) = if is_prompt {
+        check_prompt_source(&req.source)?;
+        (req.source, req.run_id, req.model_id)
+    } else {
+        check_source(&state, req.source, req.run_id, req.model_id).await?
+    };
+    validation::validate_model_name(&req.name)?;
+    let version = state
+        .registry
+        .create_model_version(NewModelVersion {
+            name: req.name,
+            source,
+            run_id: run_id.unwrap_or_default(),
+            model_id: if is_prompt { None } else { model_id },
+            run_link: req.run_link.unwrap_or_default(),
+            description: req.description.unwrap_or_default(),
+            tags: tag_list,
+        })
+        .await?;
+    Ok(json(&ModelVersionResponse {
+        model_version: &version,
+    }))
+}
+
+async fn get_model_version(state: web::Data<AppState>, Msg(req): Msg<ModelVersionRef>) -> Resp {
+    let version = name_and_version(&req.name, &req.version)?;
+    let mv = state.registry.get_model_version(&req.name, version).await?;
+    Ok(json(&ModelVersionResponse { model_version: &mv }))
+}
+
+async fn update_model_version(
+    state: web::Data<AppState>,
+    Msg(req): Msg<UpdateModelVersion>,
+) -> Resp {
+    let version = name_and_version(&req.name, &req.version)?;
+    let mv = state
+        .registry
+        .update_model_version(&req.name, version, req.description.as_deref())
+        .await?;
+    Ok(json(&ModelVersionResponse { model_version: &mv }))
+}
+
+async fn delete_model_version(state: web::Data<AppState>, Msg(req): Msg<ModelVersionRef>) -> Resp {
+    let version = validation::validate_model_version(&req.version)?;
+    validation::validate_model_name(&req.name)?;
+    state
+        .registry
+        .delete_model_version(&req.name, version)
+        .await?;
+    Ok(empty())
+}
+
+async fn search_model_versions(state: web::Data<AppState>, Msg(req): Msg<SearchRegistry>) -> Resp {
+    let max_results = req.max_results.unwrap_or(SEARCH_VERSIONS_MAX);
+    if max_results > SEARCH_VERSIONS_MAX {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid value for request parameter max_results. It must be at most {SEARCH_VERSIONS_MAX}, but got value {max_results}"
+        )));
+    }
+    if max_results < 1 {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid value for max_results. It must be a positive integer, but got {max_results}"
+        )));
+    }
+    let page = state
+        .registry
+        .search_model_versions(&RegistrySearch {
+            filter: req.filter.unwrap_or_default(),
+            max_results,
+            order_by: req.order_by,
+            page_token: req.page_token,
+        })
+        .await?;
+    Ok(json(&ModelVersionsResponse {
+        model_versions: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
+}
+
+async fn transition_stage(
+    state: web::Data<AppState>,
+    Msg(req): Msg<TransitionModelVersionStage>,
+) -> Resp {
+    let stage = canonical_stage(&req.stage)?;
+    let archive = req.archive_existing_versions.unwrap_or(false);
+    if archive && !matches!(stage, "Staging" | "Production") {
+        // MLflow raises this without an error code (500 INTERNAL_ERROR);
+        // it is the caller's mistake, so 400 here (clients retry 5xx).
+        return Err(ApiError::invalid_parameter(format!(
+            "Model version transition cannot archive existing model versions because '{}' is not \
+             an Active stage. Valid stages are ['Staging', 'Production']",
+            req.stage
+        )));
+    }
+    let version = name_and_version(&req.name, &req.version)?;
+    let mv = state
+        .registry
+        .transition_model_version_stage(&req.name, version, stage, archive)
+        .await?;
+    Ok(json(&ModelVersionResponse { model_version: &mv }))
+}
+
+async fn get_download_uri(
+    state: web::Data<AppState>,
+    Msg(req): Msg<GetModelVersionDownloadUri>,
+) -> Resp {
+    let name = req.name.unwrap_or_default();
+    let version = name_and_version(&name, req.version.as_deref().unwrap_or(""))?;
+    let uri = state
+        .registry
+        .get_model_version_download_uri(&name, version)
+        .await?;
+    Ok(json(&DownloadUriResponse { artifact_uri: &uri }))
+}
+
+async fn set_model_version_tag(
+    state: web::Data<AppState>,
+    Msg(req): Msg<SetModelVersionTag>,
+) -> Resp {
+    let version = name_and_version(&req.name, &req.version)?;
+    let value = req.value.unwrap_or_default();
+    validation::validate_model_version_tag(&req.key, &value)?;
+    state
+        .registry
+        .set_model_version_tag(&req.name, version, &req.key, &value)
+        .await?;
+    Ok(empty())
+}
+
+async fn delete_model_version_tag(
+    state: web::Data<AppState>,
+    Msg(req): Msg<DeleteModelVersionTag>,
+) -> Resp {
+    let version = name_and_version(&req.name, &req.version)?;
+    validation::validate_tag_name(&req.key)?;
+    state
+        .registry
+        .delete_model_version_tag(&req.name, version, &req.key)
+        .await?;
+    Ok(empty())
+}
+
+// ---------------------------------------------------------------------------
+// model version artifacts (UI)
+// ---------------------------------------------------------------------------
+
+/// The first value of each of `names` in a query string (Flask's
+/// `args.get`).
+fn first_values<const N: usize>(query: &str, names: &[&str; N]) -> [Option<String>; N] {
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if let Some(i) = names.iter().position(|n| *n == key) {
+            if out[i].is_none() {
+                out[i] = Some(value.into_owned());
+            }
+        }
+    }
+    out
+}
+
+/// `GET /model-versions/get-artifact?name=&version=&path=`: a file under the
+/// version's download URI, streamed like `/get-artifact`.
+async fn get_artifact(req: HttpRequest, state: web::Data<AppState>) -> Resp {
+    let [name, version, path] = first_values(req.query_string(), &["name", "version", "path"]);
+    let path = path.ok_or_else(|| ApiError::missing_parameter("path"))?;
+    let rel = ArtifactPath::parse(&path)?;
+    let name = name.unwrap_or_default();
+    let version = name_and_version(&name, version.as_deref().unwrap_or(""))?;
+    let mut uri = state
+        .registry
+        .get_model_version_download_uri(&name, version)
+        .await?;
+    // `runs:/<run_id>/<path>` sources (2.x clients) live under the run.
+    if split_uri(&uri).scheme == "runs" {
+        let (run_id, sub) = runs_uri_parts(&uri).ok_or_else(|| {
+            ApiError::invalid_parameter(format!("Not a proper runs:/ URI: {uri}."))
+        })?;
+        let run = state.store.get_run(&run_id).await?;
+        let root = run.info.artifact_uri.trim_end_matches('/').to_string();
+        uri = if sub.is_empty() {
+            root
+        } else {
+            format!("{root}/{sub}")
+        };
+    }
+    let (repo, base) = resolve_uri(&state.settings.artifacts, state.artifacts.as_ref(), &uri)?;
+    let full = base.join(&rel);
+    let download = repo.get(&full).await?;
+    let file_name = full.file_name().unwrap_or("");
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, guess_mime_type(file_name)))
+        .insert_header((header::CONTENT_DISPOSITION, content_disposition(file_name)))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header(ContentEncoding::Identity)
+        .body(SizedStream::new(download.size, download.body)))
+}
+
+// ---------------------------------------------------------------------------
+// model version sources
+// ---------------------------------------------------------------------------
+
+const PROMPT_SOURCES: [&str; 2] = ["dummy-source", "prompt-template"];
+
+/// Schemes whose repositories connect to the host named in the URI.
+const HOST_ADDRESSED_SCHEMES: [&str; 10] = [
+    "ftp",
+    "sftp",
+    "hdfs",
+    "viewfs",
+    "http",
+    "https",
+    "mlflow-artifacts",
+    "r2",
+    "b2",
+    "abfss",
+];
+
+/// The route a proxied-artifact `http(s)` URI points into.
+const PROXY_ROUTE: [&str; 4] = ["api", "2.0", "mlflow-artifacts", "artifacts"];
+
+fn check_prompt_source(source: &str) -> ApiResult<()> {
+    if PROMPT_SOURCES.contains(&source) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_parameter(format!(
+        "Invalid prompt source: '{source}'. Prompt sources must use an MLflow placeholder."
+    )))
+}
+
+fn invalid_source(source: &str, id_name: &str) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Invalid model version source: '{source}'. The {id_name} request parameter must identify \
+         the resource that contains the source."
+    ))
+}
+
+fn invalid_local_source(source: &str, id_name: &str) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Invalid model version source: '{source}'. To use a local path as a model version source, \
+         the {id_name} request parameter has to be specified and the local path has to be contained \
+         within the artifact directory of the run specified by the {id_name}."
+    ))
+}
+
+fn outside_artifact_root(source: &str, root: &str) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Invalid model version source: '{source}'. A model version source must be a models:/ or \
+         runs:/ URI, or lie under the server's artifact root ('{root}') or the artifact location of \
+         the run or logged model given with it."
+    ))
+}
+
+/// `(scheme family, host, port)` a URI makes a repository connect to;
+/// `None` when the scheme does not address a host. A missing port stands
+/// for the scheme's well-known ones.
+fn host_targets(uri: &str) -> Option<Vec<(String, String, Option<u16>)>> {
+    let parts = split_uri(uri);
+    let scheme = parts.scheme.as_str();
+    if !HOST_ADDRESSED_SCHEMES.contains(&scheme)
+        || (scheme == "mlflow-artifacts" && parts.netloc.is_empty())
+    {
+        return None;
+    }
+    let family = match scheme {
+        "viewfs" => "hdfs",
+        "https" | "mlflow-artifacts" => "http",
+        s => s,
+    }
+    .to_string();
+    let host_port = parts.netloc.rsplit('@').next().unwrap_or("");
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((h, rest)) => (h, rest.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        },
+    };
+    let host = host.to_lowercase();
+    if host_port.contains('\\') || host_port.chars().any(char::is_whitespace) {
+        return Some(vec![("malformed".into(), host, None)]);
+    }
+    let ports: Vec<Option<u16>> = match port.filter(|p| !p.is_empty()) {
+        Some(p) => match p.parse::<u16>() {
+            Ok(n) => vec![Some(n)],
+            Err(_) => return Some(vec![("malformed".into(), host, None)]),
+        },
+        None => match scheme {
+            "ftp" => vec![Some(21)],
+            "sftp" => vec![Some(22)],
+            "http" => vec![Some(80)],
+            "mlflow-artifacts" => vec![Some(80), Some(443)],
+            "https" | "r2" | "b2" | "abfss" => vec![Some(443)],
+            _ => vec![None],
+        },
+    };
+    Some(
+        ports
+            .into_iter()
+            .map(|p| (family.clone(), host.clone(), p))
+            .collect(),
+    )
+}
+
+/// MLflow's `_validate_artifact_uri_scheme`: a host-addressed source must
+/// target the host of the server's own artifact storage, unless its scheme
+/// is allowed by `MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES`.
+fn check_host_addressed(state: &AppState, source: &str) -> ApiResult<()> {
+    let Some(targets) = host_targets(source) else {
+        return Ok(());
+    };
+    let scheme = split_uri(source).scheme;
+    let allowed =
+        std::env::var("MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES").unwrap_or_default();
+    if allowed
+        .split(',')
+        .any(|s| s.trim().eq_ignore_ascii_case(&scheme))
+    {
+        return Ok(());
+    }
+    let settings = &state.settings.artifacts;
+    let trusted: Vec<_> = [
+        &settings.default_artifact_root,
+        &settings.artifacts_destination,
+    ]
+    .iter()
+    .filter_map(|uri| host_targets(uri))
+    .flatten()
+    .collect();
+    if targets.iter().any(|t| trusted.contains(t)) {
+        return Ok(());
+    }
+    Err(ApiError::invalid_parameter(format!(
+        "'source' cannot use the '{scheme}' scheme: the '{scheme}' scheme addresses a host other than \
+         the tracking server's configured artifact storage, so the server would connect to the host \
+         named in the URI. Set the MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES environment \
+         variable on the server to allow it."
+    )))
+}
+
+/// MLflow's `is_local_uri`: no scheme, or `file:`.
+fn is_local(uri: &str) -> bool {
+    let scheme = split_uri(uri).scheme;
+    scheme.is_empty() || scheme == "file"
+}
+
+/// The path segments of a local path or `file:` URI when it is absolute,
+/// names no other host and has no `..`; `.` and empty segments dropped.
+fn local_segments(uri: &str) -> Option<Vec<String>> {
+    let parts = split_uri(uri);
+    let path = if parts.scheme == "file" {
+        if !(parts.netloc.is_empty() || parts.netloc.eq_ignore_ascii_case("localhost")) {
+            return None;
+        }
+        py::unquote_repeatedly(parts.path)
+    } else {
+        // A scheme-less `//host/…` names a host, not a local directory.
+        if uri.starts_with("//") {
+            return None;
+        }
+        uri.to_string()
+    };
+    if !path.starts_with('/') || path.contains('\0') {
+        return None;
+    }
+    let mut segments = Vec::new();
+    for s in path.split('/') {
+        match s {
+            "" | "." => {}
+            ".." => return None,
+            s => segments.push(s.to_string()),
+        }
+    }
+    Some(segments)
+}
+
+fn local_within(source: &str, root: &str) -> bool {
+    match (local_segments(source), local_segments(root)) {
+        (Some(s), Some(r)) => s.starts_with(&r),
+        _ => false,
+    }
+}
+
+/// MLflow's `_validate_non_local_source_contains_relative_paths`: after
+/// decoding, the path must be absolute and normal (no `.`/`..` segments,
+/// no NUL).
+fn check_no_relative_paths(source: &str) -> ApiResult<()> {
+    let invalid = || {
+        ApiError::invalid_parameter(format!(
+            "Invalid model version source: '{source}'. If supplying a source as an http, https, local \
+             file path, ftp, objectstore, or mlflow-artifacts uri, an absolute path must be provided \
+             without relative path references present. Please provide an absolute path."
+        ))
+    };
+    let decoded = py::unquote_repeatedly(&source.replace('+', " "));
+    if decoded.split('/').any(|p| p == "..") {
+        return Err(invalid());
+    }
+    let raw_path = split_uri(&decoded).path.to_string();
+    let mut path = String::with_capacity(raw_path.len());
+    for c in raw_path.chars() {
+        if !(c == '/' && path.ends_with('/')) {
+            path.push(c);
+        }
+    }
+    let path = path.trim_end_matches('/');
+    if path.contains('\0')
+        || !path.starts_with('/')
+        || path.split('/').skip(1).any(|s| s == "." || s.is_empty())
+    {
+        return Err(invalid());
+    }
+    Ok(())
+}
+
+/// Scheme, authority and decoded path segments (MLflow's
+/// `_normalized_uri_parts`).
+fn normalized_parts(uri: &str) -> (String, String, Vec<String>) {
+    let parts = split_uri(uri);
+    let segments = parts
+        .path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(py::unquote_repeatedly)
+        .collect();
+    (parts.scheme, parts.netloc.to_lowercase(), segments)
+}
+
+/// MLflow's `_is_uri_within_root`; with `allow_bare_root`, a root without a
+/// path (`s3://bucket`) contains everything under its authority.
+fn uri_within(source: &str, root: &str, allow_bare_root: bool) -> bool {
+    let (s_scheme, s_auth, s_parts) = normalized_parts(source);
+    let (r_scheme, r_auth, r_parts) = normalized_parts(root);
+    if s_scheme != r_scheme || s_auth != r_auth {
+        return false;
+    }
+    if r_parts.is_empty() {
+        return allow_bare_root && !r_auth.is_empty();
+    }
+    s_parts.starts_with(&r_parts)
+}
+
+fn is_proxied_artifact_source(source: &str) -> bool {
+    let (scheme, _, parts) = normalized_parts(source);
+    scheme == "mlflow-artifacts"
+        || ((scheme == "http" || scheme == "https")
+            && parts.windows(PROXY_ROUTE.len()).any(|w| w == PROXY_ROUTE))
+}
+
+/// `runs:/<run_id>/<path>` → (run id, path).
+fn runs_uri_parts(uri: &str) -> Option<(String, String)> {
+    let path = split_uri(uri).path;
+    let rest = path.strip_prefix('/')?;
+    let (run_id, sub) = rest.split_once('/').unwrap_or((rest, ""));
+    (!run_id.is_empty()).then(|| (run_id.to_string(), sub.trim_matches('/').to_string()))
+}
+
+/// The server's default artifact root, when sources may lie under it
+/// directly (a remote root such as `s3://bucket/path`; proxied and local
+/// roots are reached through a run or logged model).
+fn remote_default_root(state: &AppState) -> Option<&str> {
+    let root = state.settings.artifacts.default_artifact_root.as_str();
+    let scheme = split_uri(root).scheme;
+    (!is_local(root) && scheme != "mlflow-artifacts").then_some(root)
+}
+
+/// Checks a model version's `source` and resolves registry sources
+/// (MLflow's `_validate_artifact_uri_scheme`,
+/// `_resolve_registered_model_source_lineage`, `_validate_source_run` /
+/// `_validate_source_model`), and additionally requires every other source
+/// to lie under the server's artifact root or the given run's or logged
+/// model's artifact location. Returns the source, run id and model id to
+/// store.
+async fn check_source(
+    state: &AppState,
+    source: String,
+    run_id: Option<String>,
+    model_id: Option<String>,
+) -> ApiResult<(String, Option<String>, Option<String>)> {
+    check_host_addressed(state, &source)?;
+    let (source, run_id, model_id) = resolve_lineage(state, source, run_id, model_id).await?;
+    match model_id.as_deref().filter(|m| !m.is_empty()) {
+        Some(id) => check_source_model(state, &source, id).await?,
+        None => check_source_run(state, &source, run_id.as_deref().unwrap_or("")).await?,
+    }
+    Ok((source, run_id, model_id))
+}
+
+/// `models:/<name>/<version|stage|latest>` and `models:/<name>@<alias>`
+/// sources become `models:/<name>/<version>` of a live version; the run id
+/// is inherited when the request has none, and given ids must match.
+async fn resolve_lineage(
+    state: &AppState,
+    source: String,
+    run_id: Option<String>,
+    model_id: Option<String>,
+) -> ApiResult<(String, Option<String>, Option<String>)> {
+    let parts = split_uri(&source);
+    if parts.scheme != "models" {
+        return Ok((source, run_id, model_id));
+    }
+    if !parts.netloc.is_empty() {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid model version source: '{source}'. Registered model sources must use the active \
+             model registry."
+        )));
+    }
+    let target = parse_models_uri(&source).ok_or_else(|| invalid_source(&source, "model_id"))?;
+    let name = match &target {
+        ModelsUri::ModelId(_) => return Ok((source, run_id, model_id)),
+        ModelsUri::Version { name, .. }
+        | ModelsUri::Stage { name, .. }
+        | ModelsUri::Latest { name }
+        | ModelsUri::Alias { name, .. } => name.clone(),
+    };
+    let model = state.registry.get_registered_model(&name).await?;
+    let is_prompt = model
+        .tags
+        .iter()
+        .any(|t| t.key == IS_PROMPT_TAG_KEY && t.value.to_lowercase() == "true");
+    if is_prompt {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid model version source: '{source}'. Prompt versions cannot be used as model \
+             version sources."
+        )));
+    }
+    let version: i64 = match target {
+        ModelsUri::Version { version, .. } => version,
+        ModelsUri::Alias { alias, .. } => {
+            let mv = state
+                .registry
+                .get_model_version_by_alias(&name, &alias)
+                .await?;
+            mv.version.parse().unwrap_or(0)
+        }
+        ModelsUri::Stage { ref stage, .. } => {
+            let canonical = canonical_stage(stage)?;
+            latest_version(state, &name, &[canonical.to_string()])
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "No versions of model with name '{name}' and stage '{stage}' found"
+                    ))
+                })?
+        }
+        ModelsUri::Latest { .. } | ModelsUri::ModelId(_) => {
+            let all: Vec<String> = ALL_STAGES.iter().map(|s| s.to_string()).collect();
+            latest_version(state, &name, &all).await?.ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "No versions of model with name '{name}' and stage 'None' found"
+                ))
+            })?
+        }
+    };
+    let referenced = state.registry.get_model_version(&name, version).await?;
+    let referenced_run = referenced.run_id.clone().unwrap_or_default();
+    let run_mismatch = run_id.as_ref().is_some_and(|r| *r != referenced_run);
+    let model_mismatch = model_id.as_ref().is_some_and(|m| !m.is_empty());
+    if run_mismatch || model_mismatch {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid model version source: '{source}'. The run_id and model_id request parameters \
+             must match the referenced model version."
+        )));
+    }
+    Ok((
+        format!("models:/{name}/{version}"),
+        run_id.or(Some(referenced_run)),
+        model_id,
+    ))
+}
+
+async fn latest_version(state: &AppState, name: &str, stages: &[String]) -> ApiResult<Option<i64>> {
+    Ok(state
+        .registry
+        .get_latest_versions(name, stages)
+        .await?
+        .iter()
+        .filter_map(|v| v.version.parse::<i64>().ok())
+        .max())
+}
+
+/// The run's artifact URI, or the "run_id must identify" error when the run
+/// does not exist.
+async fn run_artifact_uri(state: &AppState, run_id: &str, source: &str) -> ApiResult<String> {
+    match state.store.get_run(run_id).await {
+        Ok(run) => Ok(run.info.artifact_uri),
+        Err(e) if e.code == crate::error::ErrorCode::ResourceDoesNotExist => {
+            Err(invalid_source(source, "run_id"))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `_validate_source_run`, plus the artifact-root rule for other schemes.
+async fn check_source_run(state: &AppState, source: &str, run_id: &str) -> ApiResult<()> {
+    if is_local(source) {
+        if !run_id.is_empty() {
+            let root = run_artifact_uri(state, run_id, source).await?;
+            if is_local(&root) && local_within(source, &root) {
+                return Ok(());
+            }
+        }
+        return Err(invalid_local_source(source, "run_id"));
+    }
+    check_no_relative_paths(source)?;
+    let parts = split_uri(source);
+    match parts.scheme.as_str() {
+        "runs" => {
+            if !parts.netloc.is_empty() {
+                return Err(invalid_source(source, "run_id"));
+            }
+            let (source_run, _) =
+                runs_uri_parts(source).ok_or_else(|| invalid_source(source, "run_id"))?;
+            if !run_id.is_empty() && source_run == run_id {
+                return Ok(());
+            }
+            return Err(invalid_source(source, "run_id"));
+        }
+        "models" => {
+            if !parts.netloc.is_empty() {
+                return Err(invalid_source(source, "model_id"));
+            }
+            return match parse_models_uri(source) {
+                Some(ModelsUri::ModelId(_)) | None => Err(invalid_source(source, "model_id")),
+                Some(_) => Ok(()),
+            };
+        }
+        _ => {}
+    }
+    if is_proxied_artifact_source(source) {
+        if !run_id.is_empty() {
+            let root = run_artifact_uri(state, run_id, source).await?;
+            if uri_within(source, &root, false) {
+                return Ok(());
+            }
+        }
+        return Err(invalid_source(source, "run_id"));
+    }
+    if remote_default_root(state).is_some_and(|root| uri_within(source, root, true)) {
+        return Ok(());
+    }
+    if !run_id.is_empty() {
+        let root = run_artifact_uri(state, run_id, source).await?;
+        if uri_within(source, &root, false) {
+            return Ok(());
+        }
+    }
+    Err(outside_artifact_root(
+        source,
+        &state.settings.artifacts.default_artifact_root,
+    ))
+}
+
+/// `_validate_source_model`, plus the artifact-root rule for other schemes.
+async fn check_source_model(state: &AppState, source: &str, model_id: &str) -> ApiResult<()> {
+    let model = state.registry.get_logged_model_ref(model_id).await?;
+    if is_local(source) {
+        if let Some(m) = &model {
+            if is_local(&m.artifact_location) && local_within(source, &m.artifact_location) {
+                return Ok(());
+            }
+        }
+        return Err(invalid_local_source(source, "model_id"));
+    }
+    check_no_relative_paths(source)?;
+    let parts = split_uri(source);
+    match parts.scheme.as_str() {
+        "models" => {
+            if !parts.netloc.is_empty() {
+                return Err(invalid_source(source, "model_id"));
+            }
+            match parse_models_uri(source) {
+                Some(ModelsUri::ModelId(id)) if id == model_id => return Ok(()),
+                Some(ModelsUri::ModelId(_)) | None => {
+                    return Err(invalid_source(source, "model_id"))
+                }
+                Some(_) => return Ok(()),
+            }
+        }
+        "runs" => return Err(invalid_source(source, "model_id")),
+        _ => {}
+    }
+    let within_model = model
+        .as_ref()
+        .is_some_and(|m| uri_within(source, &m.artifact_location, false));
+    if is_proxied_artifact_source(source) {
+        return if within_model {
+            Ok(())
+        } else {
+            Err(invalid_source(source, "model_id"))
+        };
+    }
+    if within_model || remote_default_root(state).is_some_and(|root| uri_within(source, root, true))
+    {
+        return Ok(());
+    }
+    Err(outside_artifact_root(
+        source,
+        &state.settings.artifacts.default_artifact_root,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_are_refused() {
+        for bad in [
+            "s3://b/a/../c",
+            "mlflow-artifacts:/1/%2E%2E/x",
+            "s3://b/./x",
+            "s3://bucket",
+            "s3:bucket/x",
+            "http://h/api/2.0/mlflow-artifacts/artifacts/..%2f..%2fetc",
+            "s3://b/x%00",
+        ] {
+            assert!(check_no_relative_paths(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "s3://b/a/c",
+            "mlflow-artifacts:/1/r/artifacts/model",
+            "runs:/r/model",
+            "s3://b//x/",
+        ] {
+            assert!(check_no_relative_paths(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn locality_and_containment() {
+        assert!(is_local("/tmp/x"));
+        assert!(is_local("file:///tmp/x"));
+        assert!(is_local("//host/x"));
+        assert!(!is_local("s3://b/x"));
+        assert!(local_within(
+            "/data/1/r/artifacts/model",
+            "/data/1/r/artifacts"
+        ));
+        assert!(local_within(
+            "file:///data/1/r/artifacts/m",
+            "/data/1/r/artifacts"
+        ));
+        assert!(!local_within(
+            "/data/1/r/artifacts/../../x",
+            "/data/1/r/artifacts"
+        ));
+        assert!(!local_within(
+            "//data/1/r/artifacts/m",
+            "/data/1/r/artifacts"
+        ));
+        assert!(!local_within("/data/1/rx", "/data/1/r"));
+        assert!(uri_within(
+            "mlflow-artifacts:/1/r/artifacts/model",
+            "mlflow-artifacts:/1/r/artifacts",
+            false
+        ));
+        assert!(!uri_within(
+            "mlflow-artifacts:/1/other/artifacts",
+            "mlflow-artifacts:/1/r/artifacts",
+            false
+        ));
+        assert!(!uri_within(
+            "mlflow-artifacts:/1/r",
+            "mlflow-artifacts:/",
+            false
+        ));
+        assert!(uri_within("s3://b/x", "s3://b", true));
+        assert!(!uri_within("s3://c/x", "s3://b", true));
+        assert!(is_proxied_artifact_source(
+            "https://h/api/2.0/mlflow-artifacts/artifacts/1/r"
+        ));
+        assert!(!is_proxied_artifact_source("https://h/other/1/r"));
+    }
+
+    #[test]
+    fn host_addressed_targets() {
+        assert_eq!(host_targets("mlflow-artifacts:/1/x"), None);
+        assert_eq!(host_targets("s3://b/x"), None);
+        assert_eq!(
+            host_targets("https://Example.com/x"),
+            Some(vec![("http".into(), "example.com".into(), Some(443))])
+        );
+        assert_eq!(
+            host_targets("mlflow-artifacts://h:5000/x"),
+            Some(vec![("http".into(), "h".into(), Some(5000))])
+        );
+    }
+
+    #[test]
+    fn runs_uris() {
+        assert_eq!(
+            runs_uri_parts("runs:/abc/model/x"),
+            Some(("abc".into(), "model/x".into()))
+        );
+        assert_eq!(
+            runs_uri_parts("runs:/abc"),
+            Some(("abc".into(), String::new()))
+        );
+        assert_eq!(runs_uri_parts("runs:/"), None);
+    }
+}
