@@ -957,20 +957,4 @@ async fn metrics_from_runs(app: &TestApp) {
     assert_eq!(status, 400);
 }
 
-mod metrics_from_log_batch {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs SqlStore::log_model_metrics_in wired into runs.rs log_batch_impl"]
-    async fn sqlite() {
-        let app = common::spawn_app(common::Backend::Sqlite).await;
-        metrics_from_runs(&app).await;
-        app.cleanup().await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    #[ignore = "needs SqlStore::log_model_metrics_in wired into runs.rs log_batch_impl"]
-    async fn postgres() {
-        let app = common::spawn_app(common::Backend::Postgres).await;
-        metrics_from_runs(&app).await;
-        app.cleanup().await;
-    }
-}
+on_both_backends!(metrics_from_log_batch, metrics_from_runs);

@@ -629,6 +629,22 @@ async fn model_versions(app: &TestApp) {
 
 on_both_backends!(model_version_lifecycle, model_versions);
 
+/// Concurrent registrations of one model get distinct, gap-free numbers.
+async fn concurrent_versions(app: &TestApp) {
+    let (exp, run) = new_run(app, "e").await;
+    create_model(app, "busy").await;
+    let calls = (0..8).map(|_| create_version(app, "busy", &exp, &run));
+    let mut got: Vec<i64> = futures_util::future::join_all(calls)
+        .await
+        .iter()
+        .map(|v| v["version"].as_str().unwrap().parse().unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, (1..=8).collect::<Vec<i64>>());
+}
+
+on_both_backends!(model_version_concurrency, concurrent_versions);
+
 // ---------------------------------------------------------------------------
 // aliases
 // ---------------------------------------------------------------------------
@@ -1196,7 +1212,7 @@ on_both_backends!(model_version_sources, sources);
 
 async fn search(app: &TestApp) {
     let (exp, run) = new_run(app, "e").await;
-    let (_, run2) = new_run(app, "e2").await;
+    let (exp2, run2) = new_run(app, "e2").await;
     for name in ["alpha", "Beta", "gamma", "delta-x"] {
         create_model(app, name).await;
     }
@@ -1311,10 +1327,11 @@ async fn search(app: &TestApp) {
     assert!(first.iter().all(|n| !second.contains(n)));
 
     // Limits and bad input.
-    assert_code(
+    assert_error(
         app.get("registered-models/search?max_results=1001").await,
         400,
         "INVALID_PARAMETER_VALUE",
+        "Invalid value \"1001\" for parameter 'max_results' supplied:  Hint: Value was of type 'str'. See the API docs for more information about request parameters.",
     );
     assert_code(
         app.get("registered-models/search?max_results=0").await,
@@ -1347,7 +1364,7 @@ async fn search(app: &TestApp) {
         create_version(app, "alpha", &exp, &run).await;
         pause().await;
     }
-    create_version(app, "gamma", &exp, &run2).await;
+    create_version(app, "gamma", &exp2, &run2).await;
     pause().await;
     let (status, _) = app
         .post(
@@ -1413,7 +1430,7 @@ async fn search(app: &TestApp) {
     let body = search_mv(f("version_number < 2")).await;
     assert_eq!(ids(&body), ["gamma/1", "alpha/1"]);
     let body = search_mv(f(&format!(
-        "source_path = 'mlflow-artifacts:/{exp}/{run2}/artifacts/model'"
+        "source_path = 'mlflow-artifacts:/{exp2}/{run2}/artifacts/model'"
     )))
     .await;
     assert_eq!(ids(&body), ["gamma/1"]);

@@ -52,6 +52,9 @@ const UPLOAD_URL_TTL: Duration = Duration::from_secs(3600);
 /// Keys per `DeleteObjects` call (S3's maximum).
 const DELETE_BATCH: usize = 1000;
 
+/// An upload body that may be polled after its end.
+type Body = futures_util::stream::Fuse<ByteStream>;
+
 // ---------------------------------------------------------------------------
 // locations
 // ---------------------------------------------------------------------------
@@ -472,7 +475,10 @@ where
         (Some(message), Some(code)) => format!("{code}: {message}"),
         (Some(message), None) => message.to_string(),
         (None, Some(code)) => code.to_string(),
-        (None, None) => DisplayErrorContext(&err).to_string(),
+        (None, None) => match status {
+            Some(status) => format!("HTTP {status}"),
+            None => DisplayErrorContext(&err).to_string(),
+        },
     };
     ApiError::new(mlflow_code, format!("{what}: {detail}"))
 }
@@ -589,20 +595,22 @@ impl S3ArtifactRepository {
         Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
     }
 
-    /// Whether an object exists at exactly `path`.
+    /// Whether an object exists at exactly `path`. A listing rather than a
+    /// HEAD: some stores fail a HEAD on a "directory" (a file-system backend
+    /// sees a folder), and the first key listed under a prefix is the
+    /// prefix itself when it exists.
     async fn is_file(&self, path: &ArtifactPath) -> ApiResult<bool> {
-        match self
+        let key = self.key(path);
+        let out = self
             .client
-            .head_object()
+            .list_objects_v2()
             .bucket(self.bucket())
-            .key(self.key(path))
+            .prefix(&key)
+            .max_keys(1)
             .send()
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(e) if is_not_found(&e) => Ok(false),
-            Err(e) => Err(s3_error(&format!("Cannot read artifact '{path}'"), e)),
-        }
+            .map_err(|e| s3_error(&format!("Cannot list artifacts under '{path}'"), e))?;
+        Ok(out.contents().first().and_then(|o| o.key()) == Some(key.as_str()))
     }
 
     /// The error for a file operation on `path` that found no object:
@@ -646,7 +654,7 @@ impl S3ArtifactRepository {
     /// Reads up to `size` bytes of the body into one buffer (`carry` holds
     /// what a previous chunk had beyond the last part). An empty result
     /// means the body has ended.
-    async fn fill(body: &mut ByteStream, carry: &mut Option<Bytes>, size: usize) -> ApiResult<Bytes> {
+    async fn fill(body: &mut Body, carry: &mut Option<Bytes>, size: usize) -> ApiResult<Bytes> {
         let mut buf = BytesMut::new();
         loop {
             let chunk = match carry.take() {
@@ -731,7 +739,7 @@ impl S3ArtifactRepository {
         upload_id: &str,
         first: Bytes,
         second: Bytes,
-        body: &mut ByteStream,
+        body: &mut Body,
         carry: &mut Option<Bytes>,
     ) -> ApiResult<Vec<CompletedPart>> {
         let mut parts = vec![self.upload_part(path, key, upload_id, 1, first).await?];
@@ -822,11 +830,13 @@ impl S3ArtifactRepository {
 
 #[async_trait]
 impl ArtifactRepository for S3ArtifactRepository {
-    async fn put(&self, path: &ArtifactPath, mut body: ByteStream) -> ApiResult<()> {
+    async fn put(&self, path: &ArtifactPath, body: ByteStream) -> ApiResult<()> {
         if path.is_root() {
             return Err(invalid_path());
         }
         self.check_writable(path).await?;
+        // Fused: the end of the body may be asked for more than once.
+        let mut body = body.fuse();
         let key = self.key(path);
         let mut carry = None;
         let first = Self::fill(&mut body, &mut carry, self.part_size).await?;
@@ -984,26 +994,35 @@ impl ArtifactRepository for S3ArtifactRepository {
     }
 
     async fn delete(&self, path: &ArtifactPath) -> ApiResult<()> {
-        let prefix = self.dir_prefix(path);
+        // One listing finds the object at `path` and everything below it:
+        // keys starting with `<key>` are filtered to `<key>` itself and
+        // `<key>/…` (never `<key>.txt` or `<key>2/…`). The root lists its
+        // prefix with the slash, so `prefix2/…` is not even seen.
+        let key = self.key(path);
+        let (list_prefix, below) = if path.is_root() {
+            let prefix = self.dir_prefix(path);
+            (prefix.clone(), prefix)
+        } else {
+            (key.clone(), format!("{key}/"))
+        };
         let mut batch = Vec::with_capacity(DELETE_BATCH);
-        if !path.is_root() {
-            batch.push(self.key(path));
-        }
         let mut token: Option<String> = None;
         loop {
             let out = self
                 .client
                 .list_objects_v2()
                 .bucket(self.bucket())
-                .prefix(&prefix)
+                .prefix(&list_prefix)
                 .set_max_keys(self.list_page_size)
                 .set_continuation_token(token.take())
                 .send()
                 .await
                 .map_err(|e| s3_error(&format!("Cannot delete artifact '{path}'"), e))?;
             for object in out.contents() {
-                if let Some(key) = object.key().filter(|k| k.starts_with(&prefix)) {
-                    batch.push(key.to_string());
+                let Some(k) = object.key() else { continue };
+                let exact = !path.is_root() && k == key;
+                if exact || k.starts_with(&below) {
+                    batch.push(k.to_string());
                     if batch.len() == DELETE_BATCH {
                         self.delete_batch(&mut batch, path).await?;
                     }
@@ -1183,7 +1202,12 @@ impl DirectTransfer for S3ArtifactRepository {
         {
             Ok(head) => head,
             Err(e) if is_not_found(&e) => return Err(self.missing_file_error(path).await),
-            Err(e) => return Err(s3_error(&format!("Cannot read artifact '{path}'"), e)),
+            Err(e) => {
+                if self.has_children(path).await.unwrap_or(false) {
+                    return Err(not_a_file(path));
+                }
+                return Err(s3_error(&format!("Cannot read artifact '{path}'"), e));
+            }
         };
         let file_size = head
             .content_length()

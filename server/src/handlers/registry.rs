@@ -124,8 +124,19 @@ type Resp = ApiResult<HttpResponse>;
 
 /// `registered-models/search`: proto default and MLflow's threshold.
 const SEARCH_MODELS_DEFAULT: i64 = 100;
+/// `registered-models/search`: the handler's upper bound.
+const SEARCH_MODELS_MAX: i64 = 1000;
 /// `model-versions/search`: proto default = threshold.
 const SEARCH_VERSIONS_MAX: i64 = 200_000;
+
+/// The handler schema's `_assert_less_than_or_equal` failure for
+/// `max_results`, as MLflow words it for a query-string value (P96).
+fn max_results_over_limit(n: i64) -> ApiError {
+    ApiError::invalid_parameter(format!(
+        "Invalid value \"{n}\" for parameter 'max_results' supplied:  Hint: Value was of type 'str'. \
+         See the API docs for more information about request parameters."
+    ))
+}
 
 /// A tag value from JSON: a string, or absent (`""`, proto's default).
 fn tag_value(value: Option<Value>) -> ApiResult<String> {
@@ -240,9 +251,11 @@ async fn search_registered_models(
     state: web::Data<AppState>,
     Msg(req): Msg<SearchRegistry>,
 ) -> Resp {
-    let max_results = validation::validate_search_registered_models_max_results(Some(
-        req.max_results.unwrap_or(SEARCH_MODELS_DEFAULT),
-    ))?;
+    let requested = req.max_results.unwrap_or(SEARCH_MODELS_DEFAULT);
+    if requested > SEARCH_MODELS_MAX {
+        return Err(max_results_over_limit(requested));
+    }
+    let max_results = validation::validate_search_registered_models_max_results(Some(requested))?;
     if max_results < 1 {
         return Err(ApiError::invalid_parameter(format!(
             "Invalid value {max_results} for parameter 'max_results' supplied. It must be a positive integer"
@@ -417,9 +430,7 @@ async fn delete_model_version(state: web::Data<AppState>, Msg(req): Msg<ModelVer
 async fn search_model_versions(state: web::Data<AppState>, Msg(req): Msg<SearchRegistry>) -> Resp {
     let max_results = req.max_results.unwrap_or(SEARCH_VERSIONS_MAX);
     if max_results > SEARCH_VERSIONS_MAX {
-        return Err(ApiError::invalid_parameter(format!(
-            "Invalid value for request parameter max_results. It must be at most {SEARCH_VERSIONS_MAX}, but got value {max_results}"
-        )));
+        return Err(max_results_over_limit(max_results));
     }
     if max_results < 1 {
         return Err(ApiError::invalid_parameter(format!(

@@ -16,10 +16,7 @@
 //! quotes only (`'it''s'` → `it''s`), while `IN` lists are evaluated as
 //! Python literals (`('it\'s')` → `it's`).
 
-#[path = "lexer.rs"]
-pub(super) mod lexer;
-
-use self::lexer::{Kind, Token};
+use super::lexer::{self, Kind, Token};
 use super::{Clause, Comparator, EntityKind, FilterValue};
 use crate::error::{ApiError, ApiResult};
 use crate::validation::py;
@@ -247,14 +244,12 @@ pub fn parse_experiment_filter(filter: &str) -> ApiResult<Vec<Clause>> {
 
 /// Parses the `filter` of `registered-models/search`: `name` (`IN` allowed)
 /// and `tags.<key>`.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn parse_registered_model_filter(filter: &str) -> ApiResult<Vec<Clause>> {
     parse_with(&REGISTERED_MODELS, filter)
 }
 
 /// Parses the `filter` of `model-versions/search`: `name`, `run_id` (both
 /// with `IN`), `source_path`, `version_number` (numeric) and `tags.<key>`.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn parse_model_version_filter(filter: &str) -> ApiResult<Vec<Clause>> {
     parse_with(&MODEL_VERSIONS, filter)
 }
@@ -1013,7 +1008,6 @@ const LOGGED_MODEL_STRING_OPS: &[&str] = &["=", "!=", "LIKE", "ILIKE", "IN", "NO
 /// timestamps take numbers (`< <= > >= = !=`), everything else strings
 /// (`= != LIKE ILIKE IN NOT IN`). As in MLflow, a string value only loses
 /// single quotes (`"x"` keeps its double quotes, `x` is accepted as is).
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn parse_logged_model_filter(filter: &str) -> ApiResult<Vec<Clause>> {
     if filter.is_empty() {
         return Ok(Vec::new());

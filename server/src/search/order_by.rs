@@ -8,7 +8,7 @@
 //! '…'.`, anything unparsable `Invalid order_by clause '…'. Could not be
 //! parsed.`
 
-use super::filter::lexer::{self, Kind, Token};
+use super::lexer::{self, Kind, Token};
 use super::filter::{resolve_identifier, Spec, EXPERIMENTS, RUNS};
 use super::{EntityKind, OrderBy};
 use crate::error::{ApiError, ApiResult};
@@ -115,7 +115,6 @@ pub fn parse_experiment_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>>
 /// Parses the `order_by` of `registered-models/search`: `name`, `timestamp`
 /// or `last_updated_timestamp` (both → key `last_updated_timestamp`, the
 /// last update time, as MLflow's SQL store does). No prefixes.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn parse_registered_model_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
     let mut out = Vec::with_capacity(order_by.len());
     for clause in order_by {
@@ -137,7 +136,6 @@ pub fn parse_registered_model_order_by(order_by: &[String]) -> ApiResult<Vec<Ord
 
 /// Parses the `order_by` of `model-versions/search`: `name`,
 /// `version_number`, `creation_timestamp`, `last_updated_timestamp`.
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn parse_model_version_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
     let mut out = Vec::with_capacity(order_by.len());
     for clause in order_by {

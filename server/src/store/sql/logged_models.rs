@@ -96,7 +96,6 @@ fn info_from_row(row: &AnyRow) -> Result<LoggedModelInfo, sqlx::Error> {
 
 /// MLflow's SQL store keeps NaN as 0 and ±inf as ±f64::MAX in
 /// `logged_model_metrics.metric_value` (there is no `is_nan` column).
-#[cfg_attr(not(test), allow(dead_code))]
 fn storable_value(v: f64) -> f64 {
     if v.is_nan() {
         0.0
@@ -705,7 +704,6 @@ impl SqlStore {
     /// `model_id` fails the foreign key (`BAD_REQUEST`).
     ///
     /// `experiment_id` is the run's experiment.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) async fn log_model_metrics_in(
         tx: &mut Transaction<'_, Any>,
         run_id: &str,

@@ -401,7 +401,7 @@ impl SqlStore {
         tags: &[KeyValue],
     ) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
-        self.active_run_in(&mut tx, run_id).await?;
+        let run_info = self.active_run_in(&mut tx, run_id).await?;
 
         // Params are immutable: the same value again is fine, another is not.
         if !params.is_empty() {
@@ -514,6 +514,9 @@ impl SqlStore {
             }
         }
 
+        // Metrics that name a logged model also go to its metrics (MLflow's
+        // order: params, metrics, model metrics, tags).
+        Self::log_model_metrics_in(&mut tx, run_id, &run_info.experiment_id, metrics).await?;
         if !tags.is_empty() {
             Self::upsert_tags(&mut tx, run_id, tags).await?;
         }
