@@ -58,20 +58,15 @@ pub fn proxy_routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(proxy_delete)),
         )
         .service(web::resource("/mpu/create/{path:.*}").route(web::post().to(multipart_create)))
-        .service(
-            web::resource("/mpu/complete/{path:.*}").route(web::post().to(multipart_complete)),
-        )
+        .service(web::resource("/mpu/complete/{path:.*}").route(web::post().to(multipart_complete)))
         .service(web::resource("/mpu/abort/{path:.*}").route(web::post().to(multipart_abort)))
         .service(web::resource("/presigned/{path:.*}").route(web::get().to(presigned_download)));
 }
 
-/// The UI's prefix-less download routes.
+/// The UI's prefix-less run download route (the model-version one lives
+/// with the registry handlers).
 pub fn ui_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/get-artifact", web::get().to(get_artifact))
-        .route(
-            "/model-versions/get-artifact",
-            web::get().to(model_version_artifact),
-        );
+    cfg.route("/get-artifact", web::get().to(get_artifact));
 }
 
 // ---------------------------------------------------------------------------
@@ -237,7 +232,10 @@ struct CreateMultipartUpload {
 }
 
 impl ApiMessage for CreateMultipartUpload {
-    const FIELDS: &'static [Field] = &[Field::req("path", Kind::Str), Field::opt("num_parts", Kind::Int)];
+    const FIELDS: &'static [Field] = &[
+        Field::req("path", Kind::Str),
+        Field::opt("num_parts", Kind::Int),
+    ];
 }
 
 /// `CompleteMultipartUpload`.
@@ -484,11 +482,6 @@ pub async fn serve_artifact(state: &AppState, root_uri: &str, rel: &ArtifactPath
     let full = base.join(rel);
     let download = repo.get(&full).await?;
     Ok(file_response(&full, download))
-}
-
-/// `GET /model-versions/get-artifact`: needs the model registry.
-async fn model_version_artifact() -> HandlerResult {
-    Err(ApiError::not_implemented("Model version artifact download"))
 }
 
 // ---------------------------------------------------------------------------

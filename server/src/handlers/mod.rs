@@ -39,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         cfg.service(web::scope(prefix).configure(artifacts::proxy_routes));
     }
     cfg.configure(meta::routes)
+        .configure(registry::ui_routes)
         .configure(artifacts::ui_routes)
         .default_service(web::to(not_found));
 }
