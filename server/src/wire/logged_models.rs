@@ -5,7 +5,7 @@
 use super::de::{opt_i64, opt_string};
 use super::requests::KeyValueIn;
 use super::{FileInfo, KeyValue, MetricValue};
-use crate::request::{ApiMessage, Field, Kind};
+use crate::request::{Field, Kind};
 use crate::validation::py;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -117,17 +117,6 @@ pub struct LoggedModel {
 // ---------------------------------------------------------------------------
 // requests
 // ---------------------------------------------------------------------------
-
-macro_rules! message {
-    ($(#[$meta:meta])* $name:ident [$($field:expr),* $(,)?] { $($body:tt)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Deserialize)]
-        pub struct $name { $($body)* }
-        impl ApiMessage for $name {
-            const FIELDS: &'static [Field] = &[$($field),*];
-        }
-    };
-}
 
 message!(CreateLoggedModel [
     Field::req("experiment_id", Kind::Str), Field::opt("name", Kind::Str), Field::opt("model_type", Kind::Str),

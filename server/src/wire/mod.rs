@@ -2,6 +2,19 @@
 //! (snake_case proto names, int64 as numbers, unset fields and empty lists
 //! omitted, NaN as the string `"NaN"`). Storage rows live in `store::sql`.
 
+/// Declares a request message: the struct (serde) and its field schema
+/// (which [`crate::request::Msg`] checks before deserializing).
+macro_rules! message {
+    ($(#[$meta:meta])* $name:ident [$($field:expr),* $(,)?] { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, serde::Deserialize)]
+        pub struct $name { $($body)* }
+        impl $crate::request::ApiMessage for $name {
+            const FIELDS: &'static [$crate::request::Field] = &[$($field),*];
+        }
+    };
+}
+
 pub mod de;
 pub mod logged_models;
 pub mod registry;

@@ -11,8 +11,8 @@
 use super::de::{opt_i64, opt_string};
 use super::requests::KeyValueIn;
 use super::KeyValue;
-use crate::request::{ApiMessage, Field, Kind};
-use serde::{Deserialize, Serialize};
+use crate::request::{Field, Kind};
+use serde::Serialize;
 
 fn none_or_empty(s: &Option<String>) -> bool {
     s.as_deref().is_none_or(str::is_empty)
@@ -77,16 +77,6 @@ pub struct RegisteredModel {
 // ---------------------------------------------------------------------------
 // requests
 // ---------------------------------------------------------------------------
-
-macro_rules! message {
-    ($name:ident [$($field:expr),* $(,)?] { $($body:tt)* }) => {
-        #[derive(Debug, Clone, Deserialize)]
-        pub struct $name { $($body)* }
-        impl ApiMessage for $name {
-            const FIELDS: &'static [Field] = &[$($field),*];
-        }
-    };
-}
 
 message!(CreateRegisteredModel [
     Field::req("name", Kind::Str), Field::opt("tags", Kind::List), Field::opt("description", Kind::Str)

@@ -4,7 +4,7 @@
 use super::de::{lenient_enum, opt_f64, opt_i64, opt_string};
 use super::{RunStatus, ViewType};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{ApiMessage, Field, Kind};
+use crate::request::{Field, Kind};
 use serde::Deserialize;
 
 /// `{key, value}` pairs in requests (tags, params). The value may be absent.
@@ -42,16 +42,6 @@ fn pick_run_id(run_id: &Option<String>, run_uuid: &Option<String>) -> ApiResult<
         .find(|s| !s.is_empty())
         .cloned()
         .ok_or_else(|| ApiError::missing_parameter("run_id"))
-}
-
-macro_rules! message {
-    ($name:ident [$($field:expr),* $(,)?] { $($body:tt)* }) => {
-        #[derive(Debug, Clone, Deserialize)]
-        pub struct $name { $($body)* }
-        impl ApiMessage for $name {
-            const FIELDS: &'static [Field] = &[$($field),*];
-        }
-    };
 }
 
 // ---- experiments ----

@@ -42,14 +42,23 @@ fn experiment_attribute_column(key: &str) -> ApiResult<&'static str> {
     })
 }
 
-/// Binds a filter value: numbers as integers when integral (time columns are
-/// BIGINT), else as doubles.
-fn push_value(q: &mut Sql, value: &FilterValue) {
-    match value {
+/// `<expr> <op> <value>` with the dialect's spelling of ILIKE (SQLite's LIKE
+/// is case-sensitive here, as in MLflow; ILIKE compares lower-cased text).
+/// Numbers bind as integers when integral (time columns are BIGINT) unless
+/// `numeric_float` asks for doubles (metric values).
+pub(super) fn push_comparison(
+    q: &mut Sql,
+    expr: &str,
+    comparator: Comparator,
+    value: &FilterValue,
+    dialect: Dialect,
+    numeric_float: bool,
+) {
+    let push_value = |q: &mut Sql| match value {
         FilterValue::Str(s) => {
             q.str(s);
         }
-        FilterValue::Num(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+        FilterValue::Num(n) if !numeric_float && n.fract() == 0.0 && n.abs() < 9.0e15 => {
             q.i64(*n as i64);
         }
         FilterValue::Num(n) => {
@@ -59,23 +68,19 @@ fn push_value(q: &mut Sql, value: &FilterValue) {
             q.str_list(items);
         }
         FilterValue::None => {}
-    }
-}
-
-/// `<column> <op> <value>` with the dialect's spelling of LIKE/ILIKE.
-fn push_comparison(q: &mut Sql, column: &str, comparator: Comparator, value: &FilterValue, dialect: Dialect) {
+    };
     match (comparator, dialect) {
         (Comparator::ILike, Dialect::Sqlite) => {
-            q.push("LOWER(").push(column).push(") LIKE LOWER(");
-            push_value(q, value);
+            q.push("LOWER(").push(expr).push(") LIKE LOWER(");
+            push_value(q);
             q.push(")");
         }
         (Comparator::IsNull | Comparator::IsNotNull, _) => {
-            q.push(column).push(" ").push(comparator.sql());
+            q.push(expr).push(" ").push(comparator.sql());
         }
         _ => {
-            q.push(column).push(" ").push(comparator.sql()).push(" ");
-            push_value(q, value);
+            q.push(expr).push(" ").push(comparator.sql()).push(" ");
+            push_value(q);
         }
     }
 }
@@ -109,7 +114,7 @@ fn key_table_clause(
         comparator => {
             q.push(owner).push(" IN (SELECT ").push(owner_column).push(" FROM ").push(table);
             q.push(" WHERE key = ").str(&clause.key).push(" AND ");
-            push_comparison(q, "value", comparator, &clause.value, dialect);
+            push_comparison(q, "value", comparator, &clause.value, dialect, false);
             q.push(")");
         }
     }
@@ -121,12 +126,12 @@ fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
             // As MLflow: the run name lives in the `mlflow.runName` tag (the
             // column is empty for runs logged by MLflow <= 1.29).
             q.push("runs.run_uuid IN (SELECT run_uuid FROM tags WHERE key = 'mlflow.runName' AND ");
-            push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+            push_comparison(q, "value", clause.comparator, &clause.value, dialect, false);
             q.push(")");
         }
         EntityKind::Attribute => {
             let column = run_attribute_column(&clause.key)?;
-            push_comparison(q, column, clause.comparator, &clause.value, dialect);
+            push_comparison(q, column, clause.comparator, &clause.value, dialect, false);
         }
         EntityKind::Metric => {
             // NaN is stored as 0 with is_nan set: it satisfies only `!=`.
@@ -134,11 +139,11 @@ fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
                 .str(&clause.key);
             if clause.comparator == Comparator::Ne {
                 q.push(" AND (is_nan OR ");
-                push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+                push_comparison(q, "value", clause.comparator, &clause.value, dialect, true);
                 q.push("))");
             } else {
                 q.push(" AND NOT is_nan AND ");
-                push_comparison(q, "value", clause.comparator, &clause.value, dialect);
+                push_comparison(q, "value", clause.comparator, &clause.value, dialect, true);
                 q.push(")");
             }
         }
@@ -161,7 +166,7 @@ fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
                  LEFT JOIN input_tags t ON t.input_uuid = i.input_uuid AND t.name = 'mlflow.data.context' \
                  WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND ",
             );
-            push_comparison(q, column, clause.comparator, &clause.value, dialect);
+            push_comparison(q, column, clause.comparator, &clause.value, dialect, false);
             q.push(")");
         }
     }
@@ -244,10 +249,10 @@ pub(super) fn experiment_where_sql(q: &mut Sql, filter: &str, dialect: Dialect) 
                         }
                         q.push(")");
                     } else {
-                        push_comparison(q, column, clause.comparator, &value, dialect);
+                        push_comparison(q, column, clause.comparator, &value, dialect, false);
                     }
                 } else {
-                    push_comparison(q, column, clause.comparator, &clause.value, dialect);
+                    push_comparison(q, column, clause.comparator, &clause.value, dialect, false);
                 }
             }
             EntityKind::Tag => key_table_clause(

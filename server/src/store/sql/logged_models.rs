@@ -8,6 +8,7 @@
 //! models is completed with one query per table (tags, params, metrics).
 
 use super::experiments::parse_experiment_id;
+use super::filters::push_comparison;
 use super::query::{get_opt_i64, Sql, ROWS_PER_INSERT};
 use super::{now_millis, Dialect, SqlStore};
 use crate::error::{ApiError, ApiResult};
@@ -339,46 +340,6 @@ async fn model_experiment_in(conn: &mut AnyConnection, model_id: &str) -> ApiRes
 // ---------------------------------------------------------------------------
 // search: filters, ordering, page tokens
 // ---------------------------------------------------------------------------
-
-/// `<expr> <op> <value>`; `ILIKE` on SQLite compares lower-cased text.
-fn push_comparison(
-    q: &mut Sql,
-    expr: &str,
-    comparator: Comparator,
-    value: &FilterValue,
-    dialect: Dialect,
-    numeric_float: bool,
-) {
-    let push_value = |q: &mut Sql| match value {
-        FilterValue::Str(s) => {
-            q.str(s);
-        }
-        FilterValue::Num(n) if !numeric_float && n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            q.i64(*n as i64);
-        }
-        FilterValue::Num(n) => {
-            q.f64(*n);
-        }
-        FilterValue::List(items) => {
-            q.str_list(items);
-        }
-        FilterValue::None => {}
-    };
-    match (comparator, dialect) {
-        (Comparator::ILike, Dialect::Sqlite) => {
-            q.push("LOWER(").push(expr).push(") LIKE LOWER(");
-            push_value(q);
-            q.push(")");
-        }
-        (Comparator::IsNull | Comparator::IsNotNull, _) => {
-            q.push(expr).push(" ").push(comparator.sql());
-        }
-        _ => {
-            q.push(expr).push(" ").push(comparator.sql()).push(" ");
-            push_value(q);
-        }
-    }
-}
 
 /// Status filter values by name: `READY`, `2` and `LOGGED_MODEL_READY` all
 /// name the same status (patterns are left as they are).

@@ -8,6 +8,7 @@
 //! reader pool while it holds a transaction). Pages load tags, aliases and
 //! latest versions with one query per table.
 
+use super::filters::push_comparison;
 use super::query::{get_opt_i64, Sql, ROWS_PER_INSERT};
 use super::{now_millis, Dialect, SqlStore};
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -137,43 +138,6 @@ fn py_json_dumps(value: &Value) -> String {
 // search SQL
 // ---------------------------------------------------------------------------
 
-fn push_value(q: &mut Sql, value: &FilterValue) {
-    match value {
-        FilterValue::Str(s) => {
-            q.str(s);
-        }
-        FilterValue::Num(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
-            q.i64(*n as i64);
-        }
-        FilterValue::Num(n) => {
-            q.f64(*n);
-        }
-        FilterValue::List(items) => {
-            q.str_list(items);
-        }
-        FilterValue::None => {}
-    }
-}
-
-/// `<column> <op> <value>`; ILIKE is `LOWER(a) LIKE LOWER(b)` on SQLite
-/// (whose LIKE is case-sensitive here, as in MLflow).
-fn push_comparison(q: &mut Sql, column: &str, clause: &Clause, dialect: Dialect) {
-    match (clause.comparator, dialect) {
-        (Comparator::ILike, Dialect::Sqlite) => {
-            q.push("LOWER(").push(column).push(") LIKE LOWER(");
-            push_value(q, &clause.value);
-            q.push(")");
-        }
-        (Comparator::IsNull | Comparator::IsNotNull, _) => {
-            q.push(column).push(" ").push(clause.comparator.sql());
-        }
-        (comparator, _) => {
-            q.push(column).push(" ").push(comparator.sql()).push(" ");
-            push_value(q, &clause.value);
-        }
-    }
-}
-
 /// MLflow's `_is_querying_prompt`: the first clause on the prompt tag
 /// decides; only `= 'true'` / `!= 'false'` ask for prompts.
 fn is_querying_prompt(clauses: &[Clause]) -> bool {
@@ -213,7 +177,7 @@ fn push_registry_where(
                     ApiError::invalid_parameter(format!("Invalid attribute name: {}", clause.key))
                 })?;
                 q.push(" AND ");
-                push_comparison(q, column, clause, dialect);
+                push_comparison(q, column, clause.comparator, &clause.value, dialect, false);
             }
             EntityKind::Tag => {
                 if !querying_prompt && clause.key == IS_PROMPT_TAG_KEY {
@@ -226,7 +190,7 @@ fn push_registry_where(
                     .push(" AND t.key = ")
                     .str(&clause.key)
                     .push(" AND ");
-                push_comparison(q, "t.value", clause, dialect);
+                push_comparison(q, "t.value", clause.comparator, &clause.value, dialect, false);
                 q.push(")");
             }
             _ => {
