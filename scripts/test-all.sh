@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints, the Rust unit and integration
-# tests (SQLite and PostgreSQL), then the compat suite with the official
-# mlflow 3.17.2 client (and the 2.22 client for the training flow).
-# Needs: PostgreSQL on 127.0.0.1:5432 (user root, trust) and the venvs from
-# scripts/setup-python.sh. Ends with one summary line over all runners.
+# tests (server on SQLite and PostgreSQL, trainer collectives and DDP), then
+# the compat suite with the official mlflow 3.17.2 client (and the 2.22
+# client for the training and registry flows).
+# Needs PostgreSQL on 127.0.0.1:5432 (user root, trust). Installs what it
+# needs first (idempotent: Python venvs, libtorch from the torch wheel).
+# Ends with one summary line over all runners.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
 failed_steps=()
+
+# Installs (each a no-op when already done).
+scripts/setup-python.sh || exit 1
+eval "$(scripts/setup-libtorch.sh --env)" || exit 1
+# The real MNIST test set lives in the shared folder beside the checkout.
+export MNIST_DIR=${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}
 
 step() {
   local name=$1; shift
@@ -22,8 +30,10 @@ step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
 step build cargo build --workspace --bins --quiet
 step cargo-test cargo test --workspace --no-fail-fast
 export FERROFLOW_BIN="$PWD/target/debug/ferroflow"
+export FERROFLOW_TRAIN_BIN="$PWD/target/debug/ferroflow-train"
 step compat-mlflow3 .venvs/mlflow3/bin/pytest -q -p no:cacheprovider compat-tests
-step compat-mlflow2 .venvs/mlflow2/bin/pytest -q -p no:cacheprovider compat-tests/test_training_flow.py
+step compat-mlflow2 .venvs/mlflow2/bin/pytest -q -p no:cacheprovider \
+  compat-tests/test_training_flow.py compat-tests/test_registry_flow.py
 
 # One closing line over all runners: cargo's "N passed; M failed" lines and
 # pytest's "N passed, M failed" summaries.
