@@ -185,11 +185,26 @@ mod tests {
 
     #[test]
     fn statuses_follow_mlflow() {
-        assert_eq!(ErrorCode::ResourceAlreadyExists.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(ErrorCode::ResourceDoesNotExist.status(), StatusCode::NOT_FOUND);
-        assert_eq!(ErrorCode::InvalidParameterValue.status(), StatusCode::BAD_REQUEST);
-        assert_eq!(ErrorCode::NotImplemented.status(), StatusCode::NOT_IMPLEMENTED);
-        assert_eq!(ErrorCode::InvalidState.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            ErrorCode::ResourceAlreadyExists.status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ErrorCode::ResourceDoesNotExist.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            ErrorCode::InvalidParameterValue.status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            ErrorCode::NotImplemented.status(),
+            StatusCode::NOT_IMPLEMENTED
+        );
+        assert_eq!(
+            ErrorCode::InvalidState.status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
     }
 
     #[test]

@@ -8,7 +8,11 @@ use ferroflow::store::sql::SqlStore;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "ferroflow", version, about = "A drop-in MLflow tracking server")]
+#[command(
+    name = "ferroflow",
+    version,
+    about = "A drop-in MLflow tracking server"
+)]
 struct Cli {
     /// Log as JSON lines instead of text (filter with RUST_LOG).
     #[arg(long, global = true, env = "FERROFLOW_LOG_JSON")]
@@ -45,14 +49,22 @@ struct ServerArgs {
     #[arg(long, action = ArgAction::Help)]
     help: Option<bool>,
     /// URI of the tracking database.
-    #[arg(long, env = "MLFLOW_BACKEND_STORE_URI", default_value = "sqlite:///mlflow.db")]
+    #[arg(
+        long,
+        env = "MLFLOW_BACKEND_STORE_URI",
+        default_value = "sqlite:///mlflow.db"
+    )]
     backend_store_uri: String,
     /// Prefix of new experiments' artifact locations (default:
     /// mlflow-artifacts:/ when serving artifacts, else ./mlruns).
     #[arg(long, env = "MLFLOW_DEFAULT_ARTIFACT_ROOT")]
     default_artifact_root: Option<String>,
     /// Where the artifact proxy stores files.
-    #[arg(long, env = "MLFLOW_ARTIFACTS_DESTINATION", default_value = "./mlartifacts")]
+    #[arg(
+        long,
+        env = "MLFLOW_ARTIFACTS_DESTINATION",
+        default_value = "./mlartifacts"
+    )]
     artifacts_destination: String,
     /// Serve the mlflow-artifacts proxy (default).
     #[arg(long, overrides_with = "no_serve_artifacts", action = ArgAction::SetTrue)]
@@ -81,7 +93,10 @@ impl ServerArgs {
         }
         // MLflow reads MLFLOW_SERVE_ARTIFACTS as a boolean switch.
         match std::env::var("MLFLOW_SERVE_ARTIFACTS") {
-            Ok(v) => !matches!(v.to_ascii_lowercase().as_str(), "false" | "0" | "no" | "off"),
+            Ok(v) => !matches!(
+                v.to_ascii_lowercase().as_str(),
+                "false" | "0" | "no" | "off"
+            ),
             Err(_) => true,
         }
     }
@@ -116,9 +131,11 @@ async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + 
         ),
         host: args.host.clone(),
         port: args.port,
-        workers: args
-            .workers
-            .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+        workers: args.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+        }),
     };
     let app = Application::build(settings).await?;
     app.run_until_stopped().await?;

@@ -79,9 +79,9 @@ impl<T: ApiMessage + 'static> FromRequest for Msg<T> {
                 if req.method() == Method::POST || req.method() == Method::PUT {
                     check_content_type(&req)?;
                 }
-                let bytes = body
-                    .await
-                    .map_err(|e| ApiError::bad_request(format!("Could not read request body: {e}")))?;
+                let bytes = body.await.map_err(|e| {
+                    ApiError::bad_request(format!("Could not read request body: {e}"))
+                })?;
                 if bytes.len() > MAX_JSON_BODY {
                     return Err(ApiError::bad_request("Request body is too large."));
                 }
@@ -115,7 +115,8 @@ pub fn body_to_json(bytes: &[u8]) -> ApiResult<Value> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Ok(Value::Object(Map::new()));
     }
-    let malformed = |e: serde_json::Error| ApiError::bad_request(format!("Malformed JSON request body: {e}"));
+    let malformed =
+        |e: serde_json::Error| ApiError::bad_request(format!("Malformed JSON request body: {e}"));
     let mut value: Value = serde_json::from_slice(bytes).map_err(malformed)?;
     if let Value::String(inner) = &value {
         value = serde_json::from_str(inner).map_err(malformed)?;
@@ -252,7 +253,9 @@ pub fn parse_message<T: ApiMessage>(value: Value) -> ApiResult<T> {
         let ok = match field.kind {
             Kind::Str => v.is_string(),
             Kind::Int => match v {
-                Value::Number(n) => n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0),
+                Value::Number(n) => {
+                    n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+                }
                 Value::String(s) => s.trim().parse::<i64>().is_ok(),
                 _ => false,
             },
@@ -271,7 +274,8 @@ pub fn parse_message<T: ApiMessage>(value: Value) -> ApiResult<T> {
             return Err(invalid_type(field.name, v));
         }
     }
-    serde_json::from_value(value).map_err(|e| ApiError::invalid_parameter(format!("Invalid request: {e}")))
+    serde_json::from_value(value)
+        .map_err(|e| ApiError::invalid_parameter(format!("Invalid request: {e}")))
 }
 
 #[cfg(test)]
@@ -318,9 +322,13 @@ mod tests {
     #[test]
     fn missing_and_empty_required_fields() {
         let err = parse_message::<Probe>(serde_json::json!({})).unwrap_err();
-        assert!(err.message.starts_with("Missing value for required parameter 'name'"));
+        assert!(err
+            .message
+            .starts_with("Missing value for required parameter 'name'"));
         let err = parse_message::<Probe>(serde_json::json!({"name": ""})).unwrap_err();
-        assert!(err.message.starts_with("Missing value for required parameter 'name'"));
+        assert!(err
+            .message
+            .starts_with("Missing value for required parameter 'name'"));
     }
 
     #[test]
@@ -336,13 +344,18 @@ mod tests {
     fn int_fields_accept_numeric_strings() {
         let p: Probe = parse_message(serde_json::json!({"name": "x", "max_results": "7"})).unwrap();
         assert_eq!(p.max_results, Some(7));
-        assert!(parse_message::<Probe>(serde_json::json!({"name": "x", "max_results": "seven"})).is_err());
+        assert!(
+            parse_message::<Probe>(serde_json::json!({"name": "x", "max_results": "seven"}))
+                .is_err()
+        );
     }
 
     #[test]
     fn camel_case_duplicates_are_refused() {
-        let err = parse_message::<Probe>(serde_json::json!({"name": "a", "max_results": 1, "maxResults": 2}))
-            .unwrap_err();
+        let err = parse_message::<Probe>(
+            serde_json::json!({"name": "a", "max_results": 1, "maxResults": 2}),
+        )
+        .unwrap_err();
         assert_eq!(
             err.message,
             "Request specifies both 'max_results' and 'maxResults'; provide only one of them."

@@ -11,10 +11,15 @@ async fn experiments_lifecycle(app: &TestApp) {
     let (status, body) = app.get("experiments/get?experiment_id=0").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["experiment"]["name"], "Default");
-    assert_eq!(body["experiment"]["artifact_location"], "mlflow-artifacts:/0");
+    assert_eq!(
+        body["experiment"]["artifact_location"],
+        "mlflow-artifacts:/0"
+    );
 
     let id = app.create_experiment("exp-a").await;
-    let (status, body) = app.get(&format!("experiments/get?experiment_id={id}")).await;
+    let (status, body) = app
+        .get(&format!("experiments/get?experiment_id={id}"))
+        .await;
     assert_eq!(status, 200);
     let e = &body["experiment"];
     assert_eq!(e["name"], "exp-a");
@@ -25,40 +30,69 @@ async fn experiments_lifecycle(app: &TestApp) {
     assert!(e.get("tags").is_none(), "empty lists are omitted: {e}");
 
     // Duplicate name → 400 RESOURCE_ALREADY_EXISTS (not 409).
-    let (status, body) = app.post("experiments/create", json!({"name": "exp-a"})).await;
+    let (status, body) = app
+        .post("experiments/create", json!({"name": "exp-a"}))
+        .await;
     assert_eq!(status, 400);
     assert_eq!(body["error_code"], "RESOURCE_ALREADY_EXISTS");
 
     // get-by-name: known → 200, unknown → 404 RESOURCE_DOES_NOT_EXIST.
-    let (status, _) = app.get("experiments/get-by-name?experiment_name=exp-a").await;
+    let (status, _) = app
+        .get("experiments/get-by-name?experiment_name=exp-a")
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = app.get("experiments/get-by-name?experiment_name=nope").await;
+    let (status, body) = app
+        .get("experiments/get-by-name?experiment_name=nope")
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
 
     // Tags, rename, delete, restore.
     let (status, _) = app
-        .post("experiments/set-experiment-tag", json!({"experiment_id": id, "key": "team", "value": "ml"}))
+        .post(
+            "experiments/set-experiment-tag",
+            json!({"experiment_id": id, "key": "team", "value": "ml"}),
+        )
         .await;
     assert_eq!(status, 200);
     let (status, _) = app
-        .post("experiments/update", json!({"experiment_id": id, "new_name": "exp-b"}))
+        .post(
+            "experiments/update",
+            json!({"experiment_id": id, "new_name": "exp-b"}),
+        )
         .await;
     assert_eq!(status, 200);
-    let (_, body) = app.get(&format!("experiments/get?experiment_id={id}")).await;
+    let (_, body) = app
+        .get(&format!("experiments/get?experiment_id={id}"))
+        .await;
     assert_eq!(body["experiment"]["name"], "exp-b");
-    assert_eq!(body["experiment"]["tags"], json!([{"key": "team", "value": "ml"}]));
+    assert_eq!(
+        body["experiment"]["tags"],
+        json!([{"key": "team", "value": "ml"}])
+    );
     let (status, _) = app
-        .post("experiments/delete-experiment-tag", json!({"experiment_id": id, "key": "team"}))
+        .post(
+            "experiments/delete-experiment-tag",
+            json!({"experiment_id": id, "key": "team"}),
+        )
         .await;
     assert_eq!(status, 200);
-    let (status, _) = app.post("experiments/delete", json!({"experiment_id": id})).await;
+    let (status, _) = app
+        .post("experiments/delete", json!({"experiment_id": id}))
+        .await;
     assert_eq!(status, 200);
-    let (_, body) = app.get(&format!("experiments/get?experiment_id={id}")).await;
+    let (_, body) = app
+        .get(&format!("experiments/get?experiment_id={id}"))
+        .await;
     assert_eq!(body["experiment"]["lifecycle_stage"], "deleted");
     // A deleted experiment still holds its name.
-    let (status, body) = app.post("experiments/create", json!({"name": "exp-b"})).await;
-    assert_eq!((status, body["error_code"].as_str()), (400, Some("RESOURCE_ALREADY_EXISTS")));
+    let (status, body) = app
+        .post("experiments/create", json!({"name": "exp-b"}))
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("RESOURCE_ALREADY_EXISTS"))
+    );
     // No runs in a deleted experiment.
     let (status, body) = app.post("runs/create", json!({"experiment_id": id})).await;
     assert_eq!(status, 400);
@@ -66,12 +100,17 @@ async fn experiments_lifecycle(app: &TestApp) {
         body["message"],
         format!("The experiment {id} must be in the 'active' state. Current state is deleted.")
     );
-    let (status, _) = app.post("experiments/restore", json!({"experiment_id": id})).await;
+    let (status, _) = app
+        .post("experiments/restore", json!({"experiment_id": id}))
+        .await;
     assert_eq!(status, 200);
 
     // Unknown and malformed ids.
     let (status, body) = app.get("experiments/get?experiment_id=999999").await;
-    assert_eq!((status, body["message"].as_str()), (404, Some("No Experiment with id=999999 exists")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (404, Some("No Experiment with id=999999 exists"))
+    );
     let (status, body) = app.get("experiments/get?experiment_id=abc").await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -86,10 +125,18 @@ async fn search_experiments(app: &TestApp) {
         app.create_experiment(name).await;
     }
     let (status, body) = app
-        .post("experiments/search", json!({"max_results": 2, "order_by": ["name ASC"], "filter": "name LIKE 's-%'"}))
+        .post(
+            "experiments/search",
+            json!({"max_results": 2, "order_by": ["name ASC"], "filter": "name LIKE 's-%'"}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    let names: Vec<&str> = body["experiments"].as_array().unwrap().iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = body["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["s-1", "s-2"]);
     let token = body["next_page_token"].as_str().expect("token").to_string();
     assert_eq!(token, "eyJvZmZzZXQiOiAyfQ==");
@@ -127,9 +174,16 @@ async fn run_logging(app: &TestApp) {
     let run_id = info["run_id"].as_str().unwrap().to_string();
     assert_eq!(run_id.len(), 32);
     assert_eq!(info["run_uuid"], info["run_id"]);
-    assert_eq!(info["start_time"], json!(1795893346239i64), "int64 comes back as a number");
+    assert_eq!(
+        info["start_time"],
+        json!(1795893346239i64),
+        "int64 comes back as a number"
+    );
     assert_eq!(info["status"], "RUNNING");
-    assert_eq!(info["artifact_uri"], format!("mlflow-artifacts:/{exp}/{run_id}/artifacts"));
+    assert_eq!(
+        info["artifact_uri"],
+        format!("mlflow-artifacts:/{exp}/{run_id}/artifacts")
+    );
     assert_eq!(body["run"]["inputs"], json!({}));
     let tags = body["run"]["data"]["tags"].as_array().unwrap();
     assert!(tags.contains(&json!({"key": "mlflow.runName", "value": "r1"})));
@@ -145,15 +199,21 @@ async fn run_logging(app: &TestApp) {
         assert_eq!(status, 200, "{body}");
     }
     let (status, _) = app
-        .post("runs/log-metric", json!({"run_uuid": run_id, "key": "big", "value": "Infinity", "timestamp": 5}))
+        .post(
+            "runs/log-metric",
+            json!({"run_uuid": run_id, "key": "big", "value": "Infinity", "timestamp": 5}),
+        )
         .await;
     assert_eq!(status, 200);
     let (status, body) = app
-        .post("runs/log-batch", json!({"run_id": run_id,
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id,
             "params": [{"key": "lr", "value": "0.01"}, {"key": "bs", "value": "64"}],
             "metrics": [{"key": "acc", "value": 0.9, "timestamp": 10, "step": 3},
                         {"key": "acc", "value": 0.7, "timestamp": 11, "step": 1}],
-            "tags": [{"key": "team", "value": "ml"}]}))
+            "tags": [{"key": "team", "value": "ml"}]}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, json!({}));
@@ -161,20 +221,42 @@ async fn run_logging(app: &TestApp) {
     let (_, body) = app.get(&format!("runs/get?run_id={run_id}")).await;
     let data = &body["run"]["data"];
     let metric = |k: &str| {
-        data["metrics"].as_array().unwrap().iter().find(|m| m["key"] == k).cloned().unwrap()
+        data["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["key"] == k)
+            .cloned()
+            .unwrap()
     };
     assert_eq!(metric("acc")["value"], json!(0.9), "latest = greatest step");
     assert_eq!(metric("loss")["value"], json!("NaN"));
     assert_eq!(metric("loss")["step"], json!(2));
     assert_eq!(metric("big")["value"], json!(f64::MAX));
-    assert!(data["params"].as_array().unwrap().contains(&json!({"key": "lr", "value": "0.01"})));
-    assert!(data["tags"].as_array().unwrap().contains(&json!({"key": "team", "value": "ml"})));
+    assert!(data["params"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"key": "lr", "value": "0.01"})));
+    assert!(data["tags"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"key": "team", "value": "ml"})));
     assert_eq!(body["run"]["outputs"], json!({}));
 
     // Same param value again is fine; a different one is refused with MLflow's text.
-    let (status, _) = app.post("runs/log-parameter", json!({"run_id": run_id, "key": "lr", "value": "0.01"})).await;
+    let (status, _) = app
+        .post(
+            "runs/log-parameter",
+            json!({"run_id": run_id, "key": "lr", "value": "0.01"}),
+        )
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = app.post("runs/log-parameter", json!({"run_id": run_id, "key": "lr", "value": "0.02"})).await;
+    let (status, body) = app
+        .post(
+            "runs/log-parameter",
+            json!({"run_id": run_id, "key": "lr", "value": "0.02"}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         body["message"],
@@ -182,32 +264,62 @@ async fn run_logging(app: &TestApp) {
     );
 
     // History, with paging.
-    let (_, body) = app.get(&format!("metrics/get-history?run_id={run_id}&metric_key=loss")).await;
-    let steps: Vec<i64> = body["metrics"].as_array().unwrap().iter().map(|m| m["step"].as_i64().unwrap()).collect();
+    let (_, body) = app
+        .get(&format!(
+            "metrics/get-history?run_id={run_id}&metric_key=loss"
+        ))
+        .await;
+    let steps: Vec<i64> = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["step"].as_i64().unwrap())
+        .collect();
     assert_eq!(steps, [0, 1, 2]);
     assert!(body.get("next_page_token").is_none());
-    let (_, body) = app.get(&format!("metrics/get-history?run_id={run_id}&metric_key=loss&max_results=2")).await;
+    let (_, body) = app
+        .get(&format!(
+            "metrics/get-history?run_id={run_id}&metric_key=loss&max_results=2"
+        ))
+        .await;
     assert_eq!(body["metrics"].as_array().unwrap().len(), 2);
     let token = body["next_page_token"].as_str().unwrap().to_string();
     let (_, body) = app
-        .get(&format!("metrics/get-history?run_id={run_id}&metric_key=loss&max_results=2&page_token={token}"))
+        .get(&format!(
+            "metrics/get-history?run_id={run_id}&metric_key=loss&max_results=2&page_token={token}"
+        ))
         .await;
     assert_eq!(body["metrics"][0]["value"], "NaN");
 
     // Update, tags, delete/restore and writes to a deleted run.
     let (status, body) = app
-        .post("runs/update", json!({"run_id": run_id, "status": "FINISHED", "end_time": 2000}))
+        .post(
+            "runs/update",
+            json!({"run_id": run_id, "status": "FINISHED", "end_time": 2000}),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(body["run_info"]["status"], "FINISHED");
     assert_eq!(body["run_info"]["end_time"], 2000);
-    let (status, _) = app.post("runs/delete-tag", json!({"run_id": run_id, "key": "team"})).await;
+    let (status, _) = app
+        .post("runs/delete-tag", json!({"run_id": run_id, "key": "team"}))
+        .await;
     assert_eq!(status, 200);
-    let (status, body) = app.post("runs/delete-tag", json!({"run_id": run_id, "key": "team"})).await;
-    assert_eq!((status, body["error_code"].as_str()), (404, Some("RESOURCE_DOES_NOT_EXIST")));
+    let (status, body) = app
+        .post("runs/delete-tag", json!({"run_id": run_id, "key": "team"}))
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
     let (status, _) = app.post("runs/delete", json!({"run_id": run_id})).await;
     assert_eq!(status, 200);
-    let (status, body) = app.post("runs/set-tag", json!({"run_id": run_id, "key": "x", "value": "y"})).await;
+    let (status, body) = app
+        .post(
+            "runs/set-tag",
+            json!({"run_id": run_id, "key": "x", "value": "y"}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         body["message"],
@@ -217,8 +329,13 @@ async fn run_logging(app: &TestApp) {
     assert_eq!(body["run"]["info"]["lifecycle_stage"], "deleted");
     let (status, _) = app.post("runs/restore", json!({"run_id": run_id})).await;
     assert_eq!(status, 200);
-    let (status, body) = app.get("runs/get?run_id=0123456789abcdef0123456789abcdef").await;
-    assert_eq!((status, body["error_code"].as_str()), (404, Some("RESOURCE_DOES_NOT_EXIST")));
+    let (status, body) = app
+        .get("runs/get?run_id=0123456789abcdef0123456789abcdef")
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
 }
 on_both_backends!(runs, run_logging);
 
@@ -227,11 +344,22 @@ async fn run_validation(app: &TestApp) {
     let run_id = app.create_run(&exp, "v").await;
     // Bad metric key (path rule).
     let (status, body) = app
-        .post("runs/log-metric", json!({"run_id": run_id, "key": "../up", "value": 1, "timestamp": 1}))
+        .post(
+            "runs/log-metric",
+            json!({"run_id": run_id, "key": "../up", "value": 1, "timestamp": 1}),
+        )
         .await;
-    assert_eq!((status, body["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")));
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
     // Missing timestamp.
-    let (status, body) = app.post("runs/log-metric", json!({"run_id": run_id, "key": "m", "value": 1})).await;
+    let (status, body) = app
+        .post(
+            "runs/log-metric",
+            json!({"run_id": run_id, "key": "m", "value": 1}),
+        )
+        .await;
     assert_eq!(status, 400);
     assert_eq!(
         body["message"],
@@ -245,27 +373,53 @@ async fn run_validation(app: &TestApp) {
         "Invalid value 123 for parameter 'name' supplied:  Hint: Value was of type 'int'. See the API docs for more information about request parameters."
     );
     // Batch limits and duplicate keys.
-    let metrics: Vec<Value> = (0..1001).map(|i| json!({"key": "m", "value": i, "timestamp": i})).collect();
-    let (status, body) = app.post("runs/log-batch", json!({"run_id": run_id, "metrics": metrics})).await;
+    let metrics: Vec<Value> = (0..1001)
+        .map(|i| json!({"key": "m", "value": i, "timestamp": i}))
+        .collect();
+    let (status, body) = app
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id, "metrics": metrics}),
+        )
+        .await;
     assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("at most 1000 metrics"), "{body}");
-    let params: Vec<Value> = (0..101).map(|i| json!({"key": format!("p{i}"), "value": "v"})).collect();
-    let (status, _) = app.post("runs/log-batch", json!({"run_id": run_id, "params": params})).await;
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 1000 metrics"),
+        "{body}"
+    );
+    let params: Vec<Value> = (0..101)
+        .map(|i| json!({"key": format!("p{i}"), "value": "v"}))
+        .collect();
+    let (status, _) = app
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id, "params": params}),
+        )
+        .await;
     assert_eq!(status, 400);
     let (status, body) = app
         .post("runs/log-batch", json!({"run_id": run_id, "params": [{"key": "d", "value": "1"}, {"key": "d", "value": "2"}]}))
         .await;
     assert_eq!(status, 400);
-    assert!(body["message"].as_str().unwrap().contains("['d']"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("['d']"),
+        "{body}"
+    );
     // Nothing from the refused batches was written.
     let (_, body) = app.get(&format!("runs/get?run_id={run_id}")).await;
     assert!(body["run"]["data"].get("metrics").is_none(), "{body}");
     assert!(body["run"]["data"].get("params").is_none(), "{body}");
     // A failing element inside a batch rolls the whole batch back.
     let (status, _) = app
-        .post("runs/log-batch", json!({"run_id": run_id,
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id,
             "params": [{"key": "ok", "value": "1"}],
-            "metrics": [{"key": "m", "value": 1, "timestamp": 1}, {"key": "m", "value": 1}]}))
+            "metrics": [{"key": "m", "value": 1, "timestamp": 1}, {"key": "m", "value": 1}]}),
+        )
         .await;
     assert_eq!(status, 400);
     let (_, body) = app.get(&format!("runs/get?run_id={run_id}")).await;
@@ -280,12 +434,25 @@ async fn run_validation(app: &TestApp) {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 400);
     let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["message"], "Bad Request. Content-Type header is missing.");
+    assert_eq!(
+        body["message"],
+        "Bad Request. Content-Type header is missing."
+    );
     // Unknown experiment for a run.
-    let (status, body) = app.post("runs/create", json!({"experiment_id": "424242"})).await;
-    assert_eq!((status, body["error_code"].as_str()), (404, Some("RESOURCE_DOES_NOT_EXIST")));
+    let (status, body) = app
+        .post("runs/create", json!({"experiment_id": "424242"}))
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
     // search-runs max_results bound.
-    let (status, _) = app.post("runs/search", json!({"experiment_ids": [exp], "max_results": 50001})).await;
+    let (status, _) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "max_results": 50001}),
+        )
+        .await;
     assert_eq!(status, 400);
 }
 on_both_backends!(validation, run_validation);
@@ -293,67 +460,149 @@ on_both_backends!(validation, run_validation);
 async fn search_runs(app: &TestApp) {
     let exp = app.create_experiment("search").await;
     let mut ids = Vec::new();
-    for (i, (lr, acc, model)) in [("0.1", 0.5, "mlp"), ("0.01", 0.9, "cnn"), ("0.001", 0.7, "mlp")].iter().enumerate() {
+    for (i, (lr, acc, model)) in [
+        ("0.1", 0.5, "mlp"),
+        ("0.01", 0.9, "cnn"),
+        ("0.001", 0.7, "mlp"),
+    ]
+    .iter()
+    .enumerate()
+    {
         let (_, body) = app
             .post("runs/create", json!({"experiment_id": exp, "run_name": format!("run-{i}"), "start_time": 1000 + i}))
             .await;
         let id = body["run"]["info"]["run_id"].as_str().unwrap().to_string();
         let (status, body) = app
-            .post("runs/log-batch", json!({"run_id": id,
+            .post(
+                "runs/log-batch",
+                json!({"run_id": id,
                 "params": [{"key": "lr", "value": lr}],
                 "metrics": [{"key": "acc", "value": acc, "timestamp": 1, "step": 0}],
-                "tags": [{"key": "model", "value": model}]}))
+                "tags": [{"key": "model", "value": model}]}),
+            )
             .await;
         assert_eq!(status, 200, "{body}");
         ids.push(id);
     }
     let names = |body: &Value| -> Vec<String> {
-        body["runs"].as_array().map(|r| r.iter().map(|r| r["info"]["run_name"].as_str().unwrap().to_string()).collect()).unwrap_or_default()
+        body["runs"]
+            .as_array()
+            .map(|r| {
+                r.iter()
+                    .map(|r| r["info"]["run_name"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    let search = |filter: &str, order: Vec<&str>| {
-        json!({"experiment_ids": [exp], "filter": filter, "order_by": order, "max_results": 100})
-    };
+    let search = |filter: &str, order: Vec<&str>| json!({"experiment_ids": [exp], "filter": filter, "order_by": order, "max_results": 100});
     // Default order: start_time DESC.
     let (_, body) = app.post("runs/search", search("", vec![])).await;
     assert_eq!(names(&body), ["run-2", "run-1", "run-0"]);
-    let (_, body) = app.post("runs/search", search("metrics.acc > 0.6", vec!["metrics.acc DESC"])).await;
-    assert_eq!(names(&body), ["run-1", "run-2"]);
-    let (_, body) = app.post("runs/search", search("params.lr = '0.01'", vec![])).await;
-    assert_eq!(names(&body), ["run-1"]);
-    let (_, body) = app.post("runs/search", search("tags.model = 'mlp'", vec!["params.lr ASC"])).await;
-    assert_eq!(names(&body), ["run-2", "run-0"]);
-    let (_, body) = app.post("runs/search", search("attributes.run_name LIKE 'run-%' AND metrics.acc <= 0.7", vec!["attributes.start_time ASC"])).await;
-    assert_eq!(names(&body), ["run-0", "run-2"]);
-    let (_, body) = app.post("runs/search", search("attributes.run_name ILIKE 'RUN-1'", vec![])).await;
-    assert_eq!(names(&body), ["run-1"]);
-    let (_, body) = app.post("runs/search", search("attributes.run_name LIKE 'RUN-1'", vec![])).await;
-    assert_eq!(names(&body), Vec::<String>::new(), "LIKE is case-sensitive");
     let (_, body) = app
-        .post("runs/search", search(&format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[2]), vec!["tags.model DESC", "start_time ASC"]))
+        .post(
+            "runs/search",
+            search("metrics.acc > 0.6", vec!["metrics.acc DESC"]),
+        )
+        .await;
+    assert_eq!(names(&body), ["run-1", "run-2"]);
+    let (_, body) = app
+        .post("runs/search", search("params.lr = '0.01'", vec![]))
+        .await;
+    assert_eq!(names(&body), ["run-1"]);
+    let (_, body) = app
+        .post(
+            "runs/search",
+            search("tags.model = 'mlp'", vec!["params.lr ASC"]),
+        )
+        .await;
+    assert_eq!(names(&body), ["run-2", "run-0"]);
+    let (_, body) = app
+        .post(
+            "runs/search",
+            search(
+                "attributes.run_name LIKE 'run-%' AND metrics.acc <= 0.7",
+                vec!["attributes.start_time ASC"],
+            ),
+        )
         .await;
     assert_eq!(names(&body), ["run-0", "run-2"]);
-    let (_, body) = app.post("runs/search", search("tags.`mlflow.runName` = 'run-0'", vec![])).await;
+    let (_, body) = app
+        .post(
+            "runs/search",
+            search("attributes.run_name ILIKE 'RUN-1'", vec![]),
+        )
+        .await;
+    assert_eq!(names(&body), ["run-1"]);
+    let (_, body) = app
+        .post(
+            "runs/search",
+            search("attributes.run_name LIKE 'RUN-1'", vec![]),
+        )
+        .await;
+    assert_eq!(names(&body), Vec::<String>::new(), "LIKE is case-sensitive");
+    let (_, body) = app
+        .post(
+            "runs/search",
+            search(
+                &format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[2]),
+                vec!["tags.model DESC", "start_time ASC"],
+            ),
+        )
+        .await;
+    assert_eq!(names(&body), ["run-0", "run-2"]);
+    let (_, body) = app
+        .post(
+            "runs/search",
+            search("tags.`mlflow.runName` = 'run-0'", vec![]),
+        )
+        .await;
     assert_eq!(names(&body), ["run-0"]);
-    let (_, body) = app.post("runs/search", search("params.missing IS NULL", vec![])).await;
+    let (_, body) = app
+        .post("runs/search", search("params.missing IS NULL", vec![]))
+        .await;
     assert_eq!(names(&body).len(), 3);
     // Paging.
-    let (_, body) = app.post("runs/search", json!({"experiment_ids": [exp], "max_results": 2})).await;
+    let (_, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "max_results": 2}),
+        )
+        .await;
     assert_eq!(names(&body), ["run-2", "run-1"]);
     let token = body["next_page_token"].as_str().unwrap().to_string();
-    let (_, body) = app.post("runs/search", json!({"experiment_ids": [exp], "max_results": 2, "page_token": token})).await;
+    let (_, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "max_results": 2, "page_token": token}),
+        )
+        .await;
     assert_eq!(names(&body), ["run-0"]);
     // View types.
     app.post("runs/delete", json!({"run_id": ids[0]})).await;
-    let (_, body) = app.post("runs/search", json!({"experiment_ids": [exp]})).await;
+    let (_, body) = app
+        .post("runs/search", json!({"experiment_ids": [exp]}))
+        .await;
     assert_eq!(names(&body).len(), 2);
-    let (_, body) = app.post("runs/search", json!({"experiment_ids": [exp], "run_view_type": "DELETED_ONLY"})).await;
+    let (_, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "run_view_type": "DELETED_ONLY"}),
+        )
+        .await;
     assert_eq!(names(&body), ["run-0"]);
-    let (_, body) = app.post("runs/search", json!({"experiment_ids": [exp], "run_view_type": 3})).await;
+    let (_, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "run_view_type": 3}),
+        )
+        .await;
     assert_eq!(names(&body).len(), 3);
     // GET with repeated parameters, and the ajax twin.
     let resp = app
         .client
-        .get(app.url(&format!("/ajax-api/2.0/mlflow/runs/search?experiment_ids={exp}&experiment_ids=0&max_results=10")))
+        .get(app.url(&format!(
+            "/ajax-api/2.0/mlflow/runs/search?experiment_ids={exp}&experiment_ids=0&max_results=10"
+        )))
         .send()
         .await
         .unwrap();
@@ -361,15 +610,30 @@ async fn search_runs(app: &TestApp) {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(names(&body).len(), 2);
     // Bad filters are 400, never 5xx.
-    for bad in ["metrics.acc > 'a'", "params.lr = 1", "a = 'b' OR c = 'd'", "foo.bar = 'x'"] {
+    for bad in [
+        "metrics.acc > 'a'",
+        "params.lr = 1",
+        "a = 'b' OR c = 'd'",
+        "foo.bar = 'x'",
+    ] {
         let (status, body) = app.post("runs/search", search(bad, vec![])).await;
         assert_eq!(status, 400, "{bad}: {body}");
         assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
     }
-    let (status, _) = app.post("runs/search", search("", vec!["metrics.acc SIDEWAYS"])).await;
+    let (status, _) = app
+        .post("runs/search", search("", vec!["metrics.acc SIDEWAYS"]))
+        .await;
     assert_eq!(status, 400);
-    let (status, body) = app.post("runs/search", json!({"experiment_ids": [exp], "page_token": "!!!"})).await;
-    assert_eq!((status, body["error_code"].as_str()), (400, Some("INVALID_PARAMETER_VALUE")));
+    let (status, body) = app
+        .post(
+            "runs/search",
+            json!({"experiment_ids": [exp], "page_token": "!!!"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
 }
 on_both_backends!(run_search, search_runs);
 
@@ -398,7 +662,9 @@ async fn concurrent_metrics(app: &TestApp) {
     for t in tasks {
         t.await.expect("writer task");
     }
-    let (_, body) = app.get(&format!("metrics/get-history?run_id={run_id}&metric_key=m")).await;
+    let (_, body) = app
+        .get(&format!("metrics/get-history?run_id={run_id}&metric_key=m"))
+        .await;
     assert_eq!(body["metrics"].as_array().unwrap().len(), 1600);
     let (_, body) = app.get(&format!("runs/get?run_id={run_id}")).await;
     assert_eq!(body["run"]["data"]["metrics"][0]["value"], json!(1599.0));
@@ -409,8 +675,15 @@ on_both_backends!(concurrency, concurrent_metrics);
 async fn bulk_interval(app: &TestApp) {
     let exp = app.create_experiment("bulk").await;
     let run_id = app.create_run(&exp, "b").await;
-    let metrics: Vec<Value> = (0..500).map(|i| json!({"key": "m", "value": i, "timestamp": i, "step": i})).collect();
-    let (status, _) = app.post("runs/log-batch", json!({"run_id": run_id, "metrics": metrics})).await;
+    let metrics: Vec<Value> = (0..500)
+        .map(|i| json!({"key": "m", "value": i, "timestamp": i, "step": i}))
+        .collect();
+    let (status, _) = app
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id, "metrics": metrics}),
+        )
+        .await;
     assert_eq!(status, 200);
     let resp = app
         .client
@@ -436,11 +709,21 @@ async fn meta_endpoints(app: &TestApp) {
     assert_eq!(resp.text().await.unwrap(), "OK");
     let resp = app.client.get(app.url("/version")).send().await.unwrap();
     assert_eq!(resp.text().await.unwrap(), ferroflow::MLFLOW_VERSION);
-    let resp = app.client.get(app.url("/api/3.0/mlflow/server-info")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/3.0/mlflow/server-info"))
+        .send()
+        .await
+        .unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["store_type"], "SqlStore");
     assert_eq!(body["multipart_uploads_enabled"], false);
-    let resp = app.client.get(app.url("/api/2.0/mlflow/no-such-thing")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/api/2.0/mlflow/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status().as_u16(), 404);
 }
 on_both_backends!(meta, meta_endpoints);

@@ -20,14 +20,19 @@ async fn revision_checks(backend: Backend) {
 
     // 65 tables incl. alembic_version, and the seed rows.
     sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&db.connection_url()).await.unwrap();
+    let mut conn = sqlx::AnyConnection::connect(&db.connection_url())
+        .await
+        .unwrap();
     let tables_sql = match backend {
         Backend::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
         Backend::Postgres => {
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'"
         }
     };
-    let tables: i64 = sqlx::query_scalar(tables_sql).fetch_one(&mut conn).await.unwrap();
+    let tables: i64 = sqlx::query_scalar(tables_sql)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(tables, 65);
     let rev: String = sqlx::query_scalar("SELECT version_num FROM alembic_version")
         .fetch_one(&mut conn)

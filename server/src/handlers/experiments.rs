@@ -11,7 +11,9 @@ use crate::wire::requests::{
     CreateExperiment, DeleteExperimentTag, ExperimentRef, GetExperimentByName, SearchExperiments,
     SetExperimentTag, UpdateExperiment,
 };
-use crate::wire::responses::{CreateExperimentResponse, ExperimentResponse, SearchExperimentsResponse};
+use crate::wire::responses::{
+    CreateExperimentResponse, ExperimentResponse, SearchExperimentsResponse,
+};
 use crate::wire::{KeyValue, ViewType};
 use actix_web::{web, HttpResponse};
 
@@ -19,7 +21,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/experiments/create").post(create))
         .service(web::resource("/experiments/get").get(get))
         .service(web::resource("/experiments/get-by-name").get(get_by_name))
-        .service(web::resource("/experiments/search").get(search).post(search))
+        .service(
+            web::resource("/experiments/search")
+                .get(search)
+                .post(search),
+        )
         .service(web::resource("/experiments/update").post(update))
         .service(web::resource("/experiments/delete").post(delete))
         .service(web::resource("/experiments/restore").post(restore))
@@ -59,12 +65,20 @@ async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateExperiment>) -> 
 
 async fn get(state: web::Data<AppState>, Msg(req): Msg<ExperimentRef>) -> Resp {
     let experiment = state.store.get_experiment(&req.experiment_id).await?;
-    Ok(json(&ExperimentResponse { experiment: &experiment }))
+    Ok(json(&ExperimentResponse {
+        experiment: &experiment,
+    }))
 }
 
 async fn get_by_name(state: web::Data<AppState>, Msg(req): Msg<GetExperimentByName>) -> Resp {
-    match state.store.get_experiment_by_name(&req.experiment_name).await? {
-        Some(experiment) => Ok(json(&ExperimentResponse { experiment: &experiment })),
+    match state
+        .store
+        .get_experiment_by_name(&req.experiment_name)
+        .await?
+    {
+        Some(experiment) => Ok(json(&ExperimentResponse {
+            experiment: &experiment,
+        })),
         None => Err(ApiError::not_found(format!(
             "Could not find experiment with name '{}'",
             req.experiment_name
@@ -95,7 +109,10 @@ async fn update(state: web::Data<AppState>, Msg(req): Msg<UpdateExperiment>) -> 
         return Err(ApiError::missing_parameter("new_name"));
     };
     validation::validate_experiment_name(&new_name)?;
-    state.store.rename_experiment(&req.experiment_id, &new_name).await?;
+    state
+        .store
+        .rename_experiment(&req.experiment_id, &new_name)
+        .await?;
     Ok(empty())
 }
 

@@ -35,7 +35,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .configure(artifacts::tracking_routes),
         );
     }
-    for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
+    for prefix in [
+        "/api/2.0/mlflow-artifacts",
+        "/ajax-api/2.0/mlflow-artifacts",
+    ] {
         cfg.service(web::scope(prefix).configure(artifacts::proxy_routes));
     }
     cfg.configure(meta::routes)

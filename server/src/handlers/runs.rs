@@ -32,7 +32,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/runs/outputs").post(log_outputs))
         .service(web::resource("/runs/search").get(search).post(search))
         .service(web::resource("/metrics/get-history").get(get_history))
-        .service(web::resource("/metrics/get-history-bulk-interval").get(get_history_bulk_interval));
+        .service(
+            web::resource("/metrics/get-history-bulk-interval").get(get_history_bulk_interval),
+        );
 }
 
 type Resp = ApiResult<HttpResponse>;
@@ -179,7 +181,9 @@ async fn restore(state: web::Data<AppState>, Msg(req): Msg<RunRef>) -> Resp {
 
 async fn log_metric(state: web::Data<AppState>, Msg(req): Msg<LogMetric>) -> Resp {
     let run_id = req.id()?;
-    let value = req.value.ok_or_else(|| ApiError::missing_parameter("value"))?;
+    let value = req
+        .value
+        .ok_or_else(|| ApiError::missing_parameter("value"))?;
     let timestamp = req
         .timestamp
         .ok_or_else(|| ApiError::missing_parameter("timestamp"))?;
@@ -298,13 +302,24 @@ async fn log_inputs(state: web::Data<AppState>, Msg(req): Msg<LogInputs>) -> Res
         }
         datasets.push(DatasetInput { tags, dataset });
     }
-    let models = req.models.into_iter().map(model_io).collect::<ApiResult<Vec<_>>>()?;
-    state.store.log_inputs(&req.run_id, &datasets, &models).await?;
+    let models = req
+        .models
+        .into_iter()
+        .map(model_io)
+        .collect::<ApiResult<Vec<_>>>()?;
+    state
+        .store
+        .log_inputs(&req.run_id, &datasets, &models)
+        .await?;
     Ok(empty())
 }
 
 async fn log_outputs(state: web::Data<AppState>, Msg(req): Msg<LogOutputs>) -> Resp {
-    let models = req.models.into_iter().map(model_io).collect::<ApiResult<Vec<_>>>()?;
+    let models = req
+        .models
+        .into_iter()
+        .map(model_io)
+        .collect::<ApiResult<Vec<_>>>()?;
     state.store.log_outputs(&req.run_id, &models).await?;
     Ok(empty())
 }
@@ -339,7 +354,12 @@ async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>
     }
     let page = state
         .store
-        .get_metric_history(&run_id, &req.metric_key, req.max_results, req.page_token.as_deref())
+        .get_metric_history(
+            &run_id,
+            &req.metric_key,
+            req.max_results,
+            req.page_token.as_deref(),
+        )
         .await?;
     Ok(json(&MetricsResponse {
         metrics: &page.items,

@@ -8,8 +8,8 @@
 //! '…'.`, anything unparsable `Invalid order_by clause '…'. Could not be
 //! parsed.`
 
-use super::lexer::{self, Kind, Token};
 use super::filter::{resolve_identifier, Spec, EXPERIMENTS, RUNS};
+use super::lexer::{self, Kind, Token};
 use super::{EntityKind, OrderBy};
 use crate::error::{ApiError, ApiResult};
 use crate::validation::py;

@@ -87,7 +87,12 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> ApiResult<()>;
     async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()>;
     async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()>;
-    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> ApiResult<()>;
+    async fn set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> ApiResult<()>;
     async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()>;
 
     // ---- runs ----

@@ -126,8 +126,14 @@ mod tests {
     #[test]
     fn non_finite_spellings() {
         assert!(parse_f64(&Value::String("NaN".into())).unwrap().is_nan());
-        assert_eq!(parse_f64(&Value::String("Infinity".into())), Some(f64::INFINITY));
-        assert_eq!(parse_f64(&Value::String("-Infinity".into())), Some(f64::NEG_INFINITY));
+        assert_eq!(
+            parse_f64(&Value::String("Infinity".into())),
+            Some(f64::INFINITY)
+        );
+        assert_eq!(
+            parse_f64(&Value::String("-Infinity".into())),
+            Some(f64::NEG_INFINITY)
+        );
         assert_eq!(parse_f64(&Value::String("0.5".into())), Some(0.5));
         assert_eq!(parse_f64(&Value::Bool(true)), Some(1.0));
         assert_eq!(parse_f64(&Value::String("abc".into())), None);

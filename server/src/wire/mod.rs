@@ -217,8 +217,14 @@ mod tests {
 
     #[test]
     fn enums_by_name_or_number() {
-        assert_eq!(ViewType::from_json(&serde_json::json!("ALL")), Some(ViewType::All));
-        assert_eq!(ViewType::from_json(&serde_json::json!(2)), Some(ViewType::DeletedOnly));
+        assert_eq!(
+            ViewType::from_json(&serde_json::json!("ALL")),
+            Some(ViewType::All)
+        );
+        assert_eq!(
+            ViewType::from_json(&serde_json::json!(2)),
+            Some(ViewType::DeletedOnly)
+        );
         assert_eq!(ViewType::from_json(&serde_json::json!("NOPE")), None);
         assert_eq!(RunStatus::Finished.as_str(), "FINISHED");
     }

@@ -67,11 +67,12 @@ impl SqlStore {
     ) -> ApiResult<String> {
         let now = now_millis();
         let mut tx = self.writer.begin().await?;
-        let existing: Option<i64> =
-            sqlx::query_scalar("SELECT experiment_id FROM experiments WHERE workspace = 'default' AND name = $1")
-                .bind(name)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT experiment_id FROM experiments WHERE workspace = 'default' AND name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
         if existing.is_some() {
             return Err(ApiError::already_exists(format!(
                 "Experiment(name={name}) already exists. Error: an experiment with this name exists \
@@ -105,12 +106,14 @@ impl SqlStore {
                 .await?;
         }
         for tag in tags {
-            sqlx::query("INSERT INTO experiment_tags (key, value, experiment_id) VALUES ($1, $2, $3)")
-                .bind(&tag.key)
-                .bind(&tag.value)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO experiment_tags (key, value, experiment_id) VALUES ($1, $2, $3)",
+            )
+            .bind(&tag.key)
+            .bind(&tag.value)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(id_text)
@@ -121,7 +124,9 @@ impl SqlStore {
         if ids.is_empty() {
             return Ok(tags);
         }
-        let mut q = Sql::new("SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (");
+        let mut q = Sql::new(
+            "SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (",
+        );
         for (i, id) in ids.iter().enumerate() {
             if i > 0 {
                 q.push(", ");
@@ -133,7 +138,9 @@ impl SqlStore {
             let id: i64 = row.try_get("experiment_id")?;
             tags.entry(id).or_default().push(KeyValue {
                 key: row.try_get("key")?,
-                value: row.try_get::<Option<String>, _>("value")?.unwrap_or_default(),
+                value: row
+                    .try_get::<Option<String>, _>("value")?
+                    .unwrap_or_default(),
             });
         }
         Ok(tags)
@@ -146,7 +153,12 @@ impl SqlStore {
             .collect();
         let mut tags = self.load_experiment_tags(&ids).await?;
         for e in &mut experiments {
-            if let Some(t) = e.experiment_id.parse().ok().and_then(|id: i64| tags.remove(&id)) {
+            if let Some(t) = e
+                .experiment_id
+                .parse()
+                .ok()
+                .and_then(|id: i64| tags.remove(&id))
+            {
                 e.tags = t;
             }
         }
@@ -157,7 +169,10 @@ impl SqlStore {
     pub(super) async fn experiment_row(&self, experiment_id: &str) -> ApiResult<Experiment> {
         let id = parse_experiment_id(experiment_id)?;
         let sql = format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => Ok(experiment_from_row(&row)?),
             None => Err(ApiError::not_found(format!(
@@ -166,7 +181,10 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn check_experiment_active(&self, experiment_id: &str) -> ApiResult<Experiment> {
+    pub(super) async fn check_experiment_active(
+        &self,
+        experiment_id: &str,
+    ) -> ApiResult<Experiment> {
         let e = self.experiment_row(experiment_id).await?;
         let stage = e.lifecycle_stage.clone().unwrap_or_default();
         if stage != "active" {
@@ -182,11 +200,17 @@ impl SqlStore {
         Ok(self.with_tags(vec![e]).await?.remove(0))
     }
 
-    pub(super) async fn get_experiment_by_name_impl(&self, name: &str) -> ApiResult<Option<Experiment>> {
+    pub(super) async fn get_experiment_by_name_impl(
+        &self,
+        name: &str,
+    ) -> ApiResult<Option<Experiment>> {
         let sql = format!(
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE workspace = 'default' AND name = $1"
         );
-        let row = sqlx::query(&sql).bind(name).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => {
                 let e = experiment_from_row(&row)?;
@@ -196,12 +220,17 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn search_experiments_impl(&self, query: &ExperimentQuery) -> ApiResult<Page<Experiment>> {
+    pub(super) async fn search_experiments_impl(
+        &self,
+        query: &ExperimentQuery,
+    ) -> ApiResult<Page<Experiment>> {
         let offset = match &query.page_token {
             Some(t) if !t.is_empty() => decode_page_token(t)?,
             _ => 0,
         };
-        let mut q = Sql::new(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE lifecycle_stage IN "));
+        let mut q = Sql::new(&format!(
+            "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE lifecycle_stage IN "
+        ));
         q.str_list(query.view_type.stages());
         experiment_where_sql(&mut q, &query.filter, self.dialect)?;
         experiment_order_sql(&mut q, &query.order_by)?;
@@ -226,7 +255,11 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn rename_experiment_impl(&self, experiment_id: &str, new_name: &str) -> ApiResult<()> {
+    pub(super) async fn rename_experiment_impl(
+        &self,
+        experiment_id: &str,
+        new_name: &str,
+    ) -> ApiResult<()> {
         let e = self.experiment_row(experiment_id).await?;
         if e.lifecycle_stage.as_deref() != Some("active") {
             return Err(ApiError::invalid_parameter(format!(
@@ -245,17 +278,23 @@ impl SqlStore {
                 "Experiment(name={new_name}) already exists."
             )));
         }
-        sqlx::query("UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3")
-            .bind(new_name)
-            .bind(now_millis())
-            .bind(parse_experiment_id(experiment_id)?)
-            .execute(&self.writer)
-            .await?;
+        sqlx::query(
+            "UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(new_name)
+        .bind(now_millis())
+        .bind(parse_experiment_id(experiment_id)?)
+        .execute(&self.writer)
+        .await?;
         Ok(())
     }
 
     /// Soft delete or restore an experiment together with its runs.
-    pub(super) async fn set_experiment_lifecycle(&self, experiment_id: &str, stage: &str) -> ApiResult<()> {
+    pub(super) async fn set_experiment_lifecycle(
+        &self,
+        experiment_id: &str,
+        stage: &str,
+    ) -> ApiResult<()> {
         let id = parse_experiment_id(experiment_id)?;
         self.experiment_row(experiment_id).await?;
         let now = now_millis();
@@ -267,17 +306,24 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         let deleted_time = if stage == "deleted" { Some(now) } else { None };
-        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3")
-            .bind(stage)
-            .bind(deleted_time)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(stage)
+        .bind(deleted_time)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub(super) async fn set_experiment_tag_impl(&self, experiment_id: &str, key: &str, value: &str) -> ApiResult<()> {
+    pub(super) async fn set_experiment_tag_impl(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> ApiResult<()> {
         self.check_experiment_active(experiment_id).await?;
         let id = parse_experiment_id(experiment_id)?;
         sqlx::query(
@@ -292,7 +338,11 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_experiment_tag_impl(&self, experiment_id: &str, key: &str) -> ApiResult<()> {
+    pub(super) async fn delete_experiment_tag_impl(
+        &self,
+        experiment_id: &str,
+        key: &str,
+    ) -> ApiResult<()> {
         self.check_experiment_active(experiment_id).await?;
         let id = parse_experiment_id(experiment_id)?;
         let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = $1 AND key = $2")

@@ -6,8 +6,8 @@ use super::query::Sql;
 use super::Dialect;
 use crate::error::{ApiError, ApiResult};
 use crate::search::{
-    parse_experiment_filter, parse_experiment_order_by, parse_run_filter, parse_run_order_by, Clause,
-    Comparator, EntityKind, FilterValue,
+    parse_experiment_filter, parse_experiment_order_by, parse_run_filter, parse_run_order_by,
+    Clause, Comparator, EntityKind, FilterValue,
 };
 
 fn run_attribute_column(key: &str) -> ApiResult<&'static str> {
@@ -104,15 +104,27 @@ fn key_table_clause(
 ) {
     match clause.comparator {
         Comparator::IsNull => {
-            q.push(owner).push(" NOT IN (SELECT ").push(owner_column).push(" FROM ").push(table);
+            q.push(owner)
+                .push(" NOT IN (SELECT ")
+                .push(owner_column)
+                .push(" FROM ")
+                .push(table);
             q.push(" WHERE key = ").str(&clause.key).push(")");
         }
         Comparator::IsNotNull => {
-            q.push(owner).push(" IN (SELECT ").push(owner_column).push(" FROM ").push(table);
+            q.push(owner)
+                .push(" IN (SELECT ")
+                .push(owner_column)
+                .push(" FROM ")
+                .push(table);
             q.push(" WHERE key = ").str(&clause.key).push(")");
         }
         comparator => {
-            q.push(owner).push(" IN (SELECT ").push(owner_column).push(" FROM ").push(table);
+            q.push(owner)
+                .push(" IN (SELECT ")
+                .push(owner_column)
+                .push(" FROM ")
+                .push(table);
             q.push(" WHERE key = ").str(&clause.key).push(" AND ");
             push_comparison(q, "value", comparator, &clause.value, dialect, false);
             q.push(")");
@@ -147,8 +159,12 @@ fn run_clause(q: &mut Sql, clause: &Clause, dialect: Dialect) -> ApiResult<()> {
                 q.push(")");
             }
         }
-        EntityKind::Param => key_table_clause(q, "runs.run_uuid", "params", "run_uuid", clause, dialect),
-        EntityKind::Tag => key_table_clause(q, "runs.run_uuid", "tags", "run_uuid", clause, dialect),
+        EntityKind::Param => {
+            key_table_clause(q, "runs.run_uuid", "params", "run_uuid", clause, dialect)
+        }
+        EntityKind::Tag => {
+            key_table_clause(q, "runs.run_uuid", "tags", "run_uuid", clause, dialect)
+        }
         EntityKind::Dataset => {
             let column = match clause.key.as_str() {
                 "name" => "d.name",
@@ -201,10 +217,16 @@ pub(super) fn run_order_sql(q: &mut Sql, order_by: &[String]) -> ApiResult<Strin
             }
             EntityKind::Param | EntityKind::Tag => {
                 let alias = format!("ob{i}");
-                let table = if order.entity == EntityKind::Param { "params" } else { "tags" };
+                let table = if order.entity == EntityKind::Param {
+                    "params"
+                } else {
+                    "tags"
+                };
                 q.push(&format!(" LEFT JOIN {table} {alias} ON {alias}.run_uuid = runs.run_uuid AND {alias}.key = "))
                     .str(&order.key);
-                terms.push(format!("(CASE WHEN {alias}.value IS NULL THEN 1 ELSE 0 END)"));
+                terms.push(format!(
+                    "(CASE WHEN {alias}.value IS NULL THEN 1 ELSE 0 END)"
+                ));
                 terms.push(format!("{alias}.value {dir}"));
             }
             EntityKind::Dataset => {
@@ -231,20 +253,26 @@ pub(super) fn experiment_where_sql(q: &mut Sql, filter: &str, dialect: Dialect) 
                 if column == "experiments.experiment_id" {
                     // Ids arrive as strings; compare as integers.
                     let value = match &clause.value {
-                        FilterValue::Str(s) => FilterValue::Num(
-                            s.parse::<f64>()
-                                .map_err(|_| ApiError::invalid_parameter(format!("Invalid experiment ID '{s}'")))?,
-                        ),
+                        FilterValue::Str(s) => {
+                            FilterValue::Num(s.parse::<f64>().map_err(|_| {
+                                ApiError::invalid_parameter(format!("Invalid experiment ID '{s}'"))
+                            })?)
+                        }
                         other => other.clone(),
                     };
                     if let FilterValue::List(items) = &value {
-                        q.push(column).push(" ").push(clause.comparator.sql()).push(" (");
+                        q.push(column)
+                            .push(" ")
+                            .push(clause.comparator.sql())
+                            .push(" (");
                         for (i, item) in items.iter().enumerate() {
                             if i > 0 {
                                 q.push(", ");
                             }
                             q.i64(item.parse::<i64>().map_err(|_| {
-                                ApiError::invalid_parameter(format!("Invalid experiment ID '{item}'"))
+                                ApiError::invalid_parameter(format!(
+                                    "Invalid experiment ID '{item}'"
+                                ))
                             })?);
                         }
                         q.push(")");

@@ -43,7 +43,9 @@ impl SqlStore {
             Some(t) if !t.is_empty() => decode_page_token(t)?,
             _ => 0,
         };
-        let mut q = Sql::new(&format!("SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = "));
+        let mut q = Sql::new(&format!(
+            "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = "
+        ));
         q.str(run_id)
             .push(" AND key = ")
             .str(key)
@@ -51,7 +53,10 @@ impl SqlStore {
         // Without max_results every remaining point comes back, no token.
         match (max_results, self.dialect) {
             (Some(max), _) => {
-                q.push(" LIMIT ").i64(max + 1).push(" OFFSET ").i64(offset as i64);
+                q.push(" LIMIT ")
+                    .i64(max + 1)
+                    .push(" OFFSET ")
+                    .i64(offset as i64);
             }
             (None, _) if offset == 0 => {}
             (None, Dialect::Sqlite) => {
@@ -109,8 +114,13 @@ impl SqlStore {
                 continue;
             }
             let wanted = sample_steps(&steps, max_results.max(1) as usize);
-            let mut q = Sql::new(&format!("SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = "));
-            q.str(run_id).push(" AND key = ").str(key).push(" AND step IN (");
+            let mut q = Sql::new(&format!(
+                "SELECT {METRIC_COLUMNS} FROM metrics WHERE run_uuid = "
+            ));
+            q.str(run_id)
+                .push(" AND key = ")
+                .str(key)
+                .push(" AND step IN (");
             for (i, s) in wanted.iter().enumerate() {
                 if i > 0 {
                     q.push(", ");

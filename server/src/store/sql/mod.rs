@@ -16,9 +16,7 @@ mod query;
 mod registry;
 mod runs;
 
-use super::{
-    ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore,
-};
+use super::{ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore};
 use crate::config::DatabaseUri;
 use crate::error::ApiResult;
 use crate::wire::{DatasetInput, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo};
@@ -137,7 +135,8 @@ impl TrackingStore for SqlStore {
         artifact_location: Option<&str>,
         tags: &[KeyValue],
     ) -> ApiResult<String> {
-        self.create_experiment_impl(name, artifact_location, tags).await
+        self.create_experiment_impl(name, artifact_location, tags)
+            .await
     }
     async fn get_experiment(&self, experiment_id: &str) -> ApiResult<Experiment> {
         self.get_experiment_impl(experiment_id).await
@@ -152,13 +151,20 @@ impl TrackingStore for SqlStore {
         self.rename_experiment_impl(experiment_id, new_name).await
     }
     async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()> {
-        self.set_experiment_lifecycle(experiment_id, "deleted").await
+        self.set_experiment_lifecycle(experiment_id, "deleted")
+            .await
     }
     async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()> {
         self.set_experiment_lifecycle(experiment_id, "active").await
     }
-    async fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> ApiResult<()> {
-        self.set_experiment_tag_impl(experiment_id, key, value).await
+    async fn set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> ApiResult<()> {
+        self.set_experiment_tag_impl(experiment_id, key, value)
+            .await
     }
     async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()> {
         self.delete_experiment_tag_impl(experiment_id, key).await

@@ -108,8 +108,15 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_in_order() {
         let mut q = Sql::new("SELECT * FROM t WHERE a = ");
-        q.str("x").push(" AND b IN ").str_list(&["1", "2"]).push(" AND c = ").i64(3);
-        assert_eq!(q.text, "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c = $4");
+        q.str("x")
+            .push(" AND b IN ")
+            .str_list(&["1", "2"])
+            .push(" AND c = ")
+            .i64(3);
+        assert_eq!(
+            q.text,
+            "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c = $4"
+        );
         assert_eq!(q.args.len(), 4);
     }
 }

@@ -190,7 +190,14 @@ fn push_registry_where(
                     .push(" AND t.key = ")
                     .str(&clause.key)
                     .push(" AND ");
-                push_comparison(q, "t.value", clause.comparator, &clause.value, dialect, false);
+                push_comparison(
+                    q,
+                    "t.value",
+                    clause.comparator,
+                    &clause.value,
+                    dialect,
+                    false,
+                );
                 q.push(")");
             }
             _ => {

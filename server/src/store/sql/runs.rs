@@ -9,8 +9,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::search::{decode_page_token, encode_page_token};
 use crate::store::{NewMetric, NewRun, Page, RunQuery, RunUpdate};
 use crate::wire::{
-    Dataset, DatasetInput, KeyValue, Metric, MetricValue, ModelIo, Run, RunData, RunInfo, RunInputs,
-    RunOutputs, RunStatus,
+    Dataset, DatasetInput, KeyValue, Metric, MetricValue, ModelIo, Run, RunData, RunInfo,
+    RunInputs, RunOutputs, RunStatus,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
@@ -27,13 +27,23 @@ fn run_info_from_row(row: &AnyRow) -> Result<RunInfo, sqlx::Error> {
         experiment_id: get_opt_i64(row, "experiment_id")?
             .map(|i| i.to_string())
             .unwrap_or_default(),
-        run_name: row.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
-        user_id: row.try_get::<Option<String>, _>("user_id")?.unwrap_or_default(),
-        status: row.try_get::<Option<String>, _>("status")?.unwrap_or_default(),
+        run_name: row
+            .try_get::<Option<String>, _>("name")?
+            .unwrap_or_default(),
+        user_id: row
+            .try_get::<Option<String>, _>("user_id")?
+            .unwrap_or_default(),
+        status: row
+            .try_get::<Option<String>, _>("status")?
+            .unwrap_or_default(),
         start_time: get_opt_i64(row, "start_time")?,
         end_time: get_opt_i64(row, "end_time")?,
-        artifact_uri: row.try_get::<Option<String>, _>("artifact_uri")?.unwrap_or_default(),
-        lifecycle_stage: row.try_get::<Option<String>, _>("lifecycle_stage")?.unwrap_or_default(),
+        artifact_uri: row
+            .try_get::<Option<String>, _>("artifact_uri")?
+            .unwrap_or_default(),
+        lifecycle_stage: row
+            .try_get::<Option<String>, _>("lifecycle_stage")?
+            .unwrap_or_default(),
         run_id,
     })
 }
@@ -76,9 +86,10 @@ fn newer(a: &NewMetric, b: &NewMetric) -> bool {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "gentle", "glad",
-    "grand", "keen", "kind", "lively", "lucky", "merry", "nimble", "polite", "proud", "quick",
-    "quiet", "rare", "sharp", "shy", "smart", "swift", "tidy", "vast", "warm", "wise", "zesty",
+    "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "gentle",
+    "glad", "grand", "keen", "kind", "lively", "lucky", "merry", "nimble", "polite", "proud",
+    "quick", "quiet", "rare", "sharp", "shy", "smart", "swift", "tidy", "vast", "warm", "wise",
+    "zesty",
 ];
 const NOUNS: &[&str] = &[
     "ant", "bass", "bear", "bee", "cat", "colt", "crab", "crow", "deer", "dove", "duck", "eel",
@@ -102,19 +113,29 @@ fn generate_run_name() -> String {
 impl SqlStore {
     async fn run_info_in(&self, tx: &mut Transaction<'_, Any>, run_id: &str) -> ApiResult<RunInfo> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1");
-        let row = sqlx::query(&sql).bind(run_id).fetch_optional(&mut **tx).await?;
+        let row = sqlx::query(&sql)
+            .bind(run_id)
+            .fetch_optional(&mut **tx)
+            .await?;
         match row {
             Some(row) => Ok(run_info_from_row(&row)?),
-            None => Err(ApiError::not_found(format!("Run with id={run_id} not found"))),
+            None => Err(ApiError::not_found(format!(
+                "Run with id={run_id} not found"
+            ))),
         }
     }
 
     async fn run_info(&self, run_id: &str) -> ApiResult<RunInfo> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1");
-        let row = sqlx::query(&sql).bind(run_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&sql)
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => Ok(run_info_from_row(&row)?),
-            None => Err(ApiError::not_found(format!("Run with id={run_id} not found"))),
+            None => Err(ApiError::not_found(format!(
+                "Run with id={run_id} not found"
+            ))),
         }
     }
 
@@ -128,7 +149,11 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn active_run_in(&self, tx: &mut Transaction<'_, Any>, run_id: &str) -> ApiResult<RunInfo> {
+    async fn active_run_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        run_id: &str,
+    ) -> ApiResult<RunInfo> {
         let info = self.run_info_in(tx, run_id).await?;
         Self::check_active(&info)?;
         Ok(info)
@@ -228,18 +253,26 @@ impl SqlStore {
         let mut q = Sql::new("SELECT run_uuid, key, value FROM params WHERE run_uuid IN ");
         q.str_list(&ids);
         for row in q.query().fetch_all(&self.pool).await? {
-            data.entry(row.try_get("run_uuid")?).or_default().params.push(KeyValue {
-                key: row.try_get("key")?,
-                value: row.try_get("value")?,
-            });
+            data.entry(row.try_get("run_uuid")?)
+                .or_default()
+                .params
+                .push(KeyValue {
+                    key: row.try_get("key")?,
+                    value: row.try_get("value")?,
+                });
         }
         let mut q = Sql::new("SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ");
         q.str_list(&ids);
         for row in q.query().fetch_all(&self.pool).await? {
-            data.entry(row.try_get("run_uuid")?).or_default().tags.push(KeyValue {
-                key: row.try_get("key")?,
-                value: row.try_get::<Option<String>, _>("value")?.unwrap_or_default(),
-            });
+            data.entry(row.try_get("run_uuid")?)
+                .or_default()
+                .tags
+                .push(KeyValue {
+                    key: row.try_get("key")?,
+                    value: row
+                        .try_get::<Option<String>, _>("value")?
+                        .unwrap_or_default(),
+                });
         }
         let mut q = Sql::new(
             "SELECT run_uuid, key, value, timestamp, step, CASE WHEN is_nan THEN 1 ELSE 0 END AS is_nan \
@@ -248,7 +281,10 @@ impl SqlStore {
         q.str_list(&ids);
         for row in q.query().fetch_all(&self.pool).await? {
             let run: String = row.try_get("run_uuid")?;
-            data.entry(run).or_default().metrics.push(metric_from_row(&row, false)?);
+            data.entry(run)
+                .or_default()
+                .metrics
+                .push(metric_from_row(&row, false)?);
         }
         let mut q = Sql::new(
             "SELECT i.destination_id, i.input_uuid, d.name, d.digest, d.dataset_source_type, \
@@ -264,29 +300,37 @@ impl SqlStore {
                 .iter()
                 .map(|r| r.try_get::<String, _>("input_uuid"))
                 .collect::<Result<_, _>>()?;
-            let mut q = Sql::new("SELECT input_uuid, name, value FROM input_tags WHERE input_uuid IN ");
+            let mut q =
+                Sql::new("SELECT input_uuid, name, value FROM input_tags WHERE input_uuid IN ");
             q.str_list(&uuids);
             for row in q.query().fetch_all(&self.pool).await? {
-                input_tags.entry(row.try_get("input_uuid")?).or_default().push(KeyValue {
-                    key: row.try_get("name")?,
-                    value: row.try_get("value")?,
-                });
+                input_tags
+                    .entry(row.try_get("input_uuid")?)
+                    .or_default()
+                    .push(KeyValue {
+                        key: row.try_get("name")?,
+                        value: row.try_get("value")?,
+                    });
             }
         }
         for row in &dataset_rows {
             let run: String = row.try_get("destination_id")?;
             let uuid: String = row.try_get("input_uuid")?;
-            inputs.entry(run).or_default().dataset_inputs.push(DatasetInput {
-                tags: input_tags.remove(&uuid).unwrap_or_default(),
-                dataset: Dataset {
-                    name: row.try_get("name")?,
-                    digest: row.try_get("digest")?,
-                    source_type: row.try_get("dataset_source_type")?,
-                    source: row.try_get("dataset_source")?,
-                    schema: row.try_get("dataset_schema")?,
-                    profile: row.try_get("dataset_profile")?,
-                },
-            });
+            inputs
+                .entry(run)
+                .or_default()
+                .dataset_inputs
+                .push(DatasetInput {
+                    tags: input_tags.remove(&uuid).unwrap_or_default(),
+                    dataset: Dataset {
+                        name: row.try_get("name")?,
+                        digest: row.try_get("digest")?,
+                        source_type: row.try_get("dataset_source_type")?,
+                        source: row.try_get("dataset_source")?,
+                        schema: row.try_get("dataset_schema")?,
+                        profile: row.try_get("dataset_profile")?,
+                    },
+                });
         }
         let mut q = Sql::new(
             "SELECT source_type, source_id, destination_id, step FROM inputs \
@@ -317,7 +361,11 @@ impl SqlStore {
             .collect())
     }
 
-    pub(super) async fn update_run_impl(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo> {
+    pub(super) async fn update_run_impl(
+        &self,
+        run_id: &str,
+        update: RunUpdate,
+    ) -> ApiResult<RunInfo> {
         let mut tx = self.writer.begin().await?;
         let mut info = self.active_run_in(&mut tx, run_id).await?;
         if let Some(status) = update.status {
@@ -351,7 +399,11 @@ impl SqlStore {
 
     pub(super) async fn set_run_lifecycle(&self, run_id: &str, stage: &str) -> ApiResult<()> {
         self.run_info(run_id).await?;
-        let deleted_time = if stage == "deleted" { Some(now_millis()) } else { None };
+        let deleted_time = if stage == "deleted" {
+            Some(now_millis())
+        } else {
+            None
+        };
         sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
             .bind(stage)
             .bind(deleted_time)
@@ -362,7 +414,11 @@ impl SqlStore {
     }
 
     /// Upserts run tags; `mlflow.runName` also renames the run.
-    async fn upsert_tags(tx: &mut Transaction<'_, Any>, run_id: &str, tags: &[KeyValue]) -> ApiResult<()> {
+    async fn upsert_tags(
+        tx: &mut Transaction<'_, Any>,
+        run_id: &str,
+        tags: &[KeyValue],
+    ) -> ApiResult<()> {
         // Last value wins for repeated keys, as sequential set-tag calls would.
         let mut unique: Vec<&KeyValue> = Vec::new();
         for tag in tags {
@@ -378,7 +434,13 @@ impl SqlStore {
                 if i > 0 {
                     q.push(", ");
                 }
-                q.push("(").str(&tag.key).push(", ").str(&tag.value).push(", ").str(run_id).push(")");
+                q.push("(")
+                    .str(&tag.key)
+                    .push(", ")
+                    .str(&tag.value)
+                    .push(", ")
+                    .str(run_id)
+                    .push(")");
             }
             q.push(" ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value");
             q.query().execute(&mut **tx).await?;
@@ -435,7 +497,13 @@ impl SqlStore {
                     if i > 0 {
                         q.push(", ");
                     }
-                    q.push("(").str(&p.key).push(", ").str(&p.value).push(", ").str(run_id).push(")");
+                    q.push("(")
+                        .str(&p.key)
+                        .push(", ")
+                        .str(&p.value)
+                        .push(", ")
+                        .str(run_id)
+                        .push(")");
                 }
                 q.push(" ON CONFLICT (key, run_uuid) DO NOTHING");
                 q.query().execute(&mut *tx).await?;
@@ -444,7 +512,9 @@ impl SqlStore {
 
         if !metrics.is_empty() {
             for chunk in metrics.chunks(ROWS_PER_INSERT) {
-                let mut q = Sql::new("INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ");
+                let mut q = Sql::new(
+                    "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ",
+                );
                 for (i, m) in chunk.iter().enumerate() {
                     let (value, is_nan) = storable_value(m.value);
                     if i > 0 {
@@ -674,7 +744,8 @@ impl SqlStore {
             }
             q.i64(*id);
         }
-        q.push(") AND runs.lifecycle_stage IN ").str_list(query.view_type.stages());
+        q.push(") AND runs.lifecycle_stage IN ")
+            .str_list(query.view_type.stages());
         run_where_sql(&mut q, &query.filter, self.dialect)?;
         q.push(&order);
         q.push(" LIMIT ")
