@@ -26,7 +26,11 @@ step() {
 }
 
 step fmt cargo fmt --all -- --check
-step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
+# clippy is not run here: a cold `cargo clippy` compiles the whole
+# dependency graph (aws-sdk, torch-sys's C++) a second time in check mode,
+# which doubles CI time on a 2-core machine. Run
+#   cargo clippy --workspace --all-targets -- -D warnings
+# before committing; the tree is kept clean of its warnings.
 step build cargo build --workspace --bins --quiet
 step cargo-test cargo test --workspace --no-fail-fast
 export FERROFLOW_BIN="$PWD/target/debug/ferroflow"
