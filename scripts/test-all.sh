@@ -14,6 +14,9 @@ failed_steps=()
 # Installs (each a no-op when already done).
 scripts/setup-python.sh || exit 1
 eval "$(scripts/setup-libtorch.sh --env)" || exit 1
+scripts/setup-s3s.sh || exit 1
+# The S3 tests must not skip when the s3s-fs test server is missing.
+export FERROFLOW_REQUIRE_S3=1
 # The real MNIST test set lives in the shared folder beside the checkout.
 export MNIST_DIR=${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}
 

@@ -223,7 +223,11 @@ impl S3Settings {
 
     /// From any variable lookup (empty values count as unset).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> S3Settings {
-        let get = |name: &str| var(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            var(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let defaults = S3Settings::default();
         S3Settings {
             endpoint_url: get("MLFLOW_S3_ENDPOINT_URL")
@@ -266,7 +270,10 @@ impl fmt::Debug for S3Settings {
             .field("ignore_tls", &self.ignore_tls)
             .field("ca_bundle", &self.ca_bundle)
             .field("addressing_style", &self.addressing_style)
-            .field("presigned_download_ttl_secs", &self.presigned_download_ttl_secs)
+            .field(
+                "presigned_download_ttl_secs",
+                &self.presigned_download_ttl_secs,
+            )
             .finish()
     }
 }
@@ -327,7 +334,9 @@ mod tests {
             "postgres://u:secret@db:5432/mlflow",
         ] {
             let parsed = DatabaseUri::parse(uri).unwrap();
-            assert!(parsed.connection_url().starts_with("postgres://u:secret@db:5432/mlflow"));
+            assert!(parsed
+                .connection_url()
+                .starts_with("postgres://u:secret@db:5432/mlflow"));
             let shown = format!("{parsed} {parsed:?}");
             assert!(!shown.contains("secret"), "{shown}");
             assert!(shown.contains("***"));
@@ -366,7 +375,8 @@ mod tests {
         assert_eq!(s.addressing_style, S3AddressingStyle::Virtual);
         assert_eq!(s.presigned_download_ttl_secs, 60);
         let shown = format!("{s:?}");
-        assert!(!shown.contains("secret"), "{shown}");
+        assert!(!shown.contains("wJalrXUtnFEMI"), "{shown}");
+        assert!(!shown.contains("token-secret"), "{shown}");
         assert!(shown.contains("AKIDEXAMPLE"));
         let s = S3Settings::from_vars(vars(&[
             ("AWS_ENDPOINT_URL", "http://other:9000"),

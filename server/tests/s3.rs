@@ -259,10 +259,7 @@ async fn keys_live_under_the_prefix() {
     repo.delete(&ferroflow::artifacts::ArtifactPath::root())
         .await
         .unwrap();
-    assert_eq!(
-        files_under(&server.bucket_dir()),
-        ["pre/fix2/keep.txt"]
-    );
+    assert_eq!(files_under(&server.bucket_dir()), ["pre/fix2/keep.txt"]);
     assert!(listing(&repo, "").await.is_empty());
 }
 
@@ -270,7 +267,9 @@ async fn keys_live_under_the_prefix() {
 async fn presigned_multipart_upload() {
     let server = s3_or_skip!();
     let repo = server.repo("mpu");
-    let direct = repo.direct_transfer().expect("S3 supports direct transfers");
+    let direct = repo
+        .direct_transfer()
+        .expect("S3 supports direct transfers");
     let http = reqwest::Client::new();
 
     let data: Vec<u8> = (0..6 * MIB + 123).map(|i| (i % 253) as u8).collect();
@@ -282,7 +281,11 @@ async fn presigned_multipart_upload() {
     assert_eq!(upload.credentials.len(), 2);
     let mut parts = Vec::new();
     for (credential, piece) in upload.credentials.iter().zip(data.chunks(5 * MIB)) {
-        assert!(credential.url.starts_with(&server.endpoint), "{}", credential.url);
+        assert!(
+            credential.url.starts_with(&server.endpoint),
+            "{}",
+            credential.url
+        );
         assert!(credential.url.contains("X-Amz-Signature="));
         assert!(!credential.url.contains(SECRET_KEY));
         let resp = http
@@ -420,8 +423,7 @@ async fn bad_credentials_are_refused_without_leaking_them() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_bucket_is_not_found() {
     let server = s3_or_skip!();
-    let repo =
-        S3ArtifactRepository::new(&server.settings, "s3://no-such-bucket/x").unwrap();
+    let repo = S3ArtifactRepository::new(&server.settings, "s3://no-such-bucket/x").unwrap();
     let err = repo.list(&p("")).await.err().unwrap();
     assert_eq!(err.code, ErrorCode::ResourceDoesNotExist, "{err}");
 }
@@ -484,7 +486,13 @@ impl App {
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self.http.post(self.url(path)).json(&body).send().await.unwrap();
+        let resp = self
+            .http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         self.json(resp).await
     }
 
@@ -499,8 +507,7 @@ impl App {
 async fn spawn_app(server: &S3Server, serve: bool, default_root: Option<String>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let (db_uri, _) = common::fresh_db_uri(common::Backend::Sqlite, dir.path()).await;
-    let mut artifacts =
-        ArtifactSettings::resolve(default_root, Some(server.uri("proxy")), serve);
+    let mut artifacts = ArtifactSettings::resolve(default_root, Some(server.uri("proxy")), serve);
     artifacts.s3 = server.settings.clone();
     let settings = Settings {
         database: DatabaseUri::parse(&db_uri).unwrap(),
@@ -584,9 +591,7 @@ async fn proxy_on_s3_round_trip() {
     assert_eq!(resp.headers()["content-length"], "3");
     assert_eq!(resp.text().await.unwrap(), "hi\n");
 
-    let (status, listed) = app
-        .get(&format!("{PROXY}/artifacts?path={root}/dir"))
-        .await;
+    let (status, listed) = app.get(&format!("{PROXY}/artifacts?path={root}/dir")).await;
     assert_eq!(status, 200);
     assert_eq!(
         listed,
@@ -595,12 +600,16 @@ async fn proxy_on_s3_round_trip() {
             {"path": "sub", "is_dir": true}
         ]})
     );
-    let (_, listed) = app.get(&format!("{PROXY}/artifacts?path={root}/nope")).await;
+    let (_, listed) = app
+        .get(&format!("{PROXY}/artifacts?path={root}/nope"))
+        .await;
     assert_eq!(listed, json!({}));
 
     // The tracking API's run listing and the UI download.
     let (status, listed) = app
-        .get(&format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=dir"))
+        .get(&format!(
+            "/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=dir"
+        ))
         .await;
     assert_eq!(status, 200);
     assert_eq!(listed["root_uri"], artifact_uri);
@@ -627,7 +636,13 @@ async fn proxy_on_s3_round_trip() {
 
     // Traversal never reaches the bucket (`%2e%2e` segments are resolved
     // by the HTTP client's URL parser before sending, so they are not here).
-    for bad in ["..%2fx.txt", "%252e%252e/x.txt", "%252e%252e%252fx.txt", "a/..%5cx.txt", "a/..;/x.txt"] {
+    for bad in [
+        "..%2fx.txt",
+        "%252e%252e/x.txt",
+        "%252e%252e%252fx.txt",
+        "a/..%5cx.txt",
+        "a/..;/x.txt",
+    ] {
         let resp = app
             .http
             .put(app.url(&format!("{PROXY}/artifacts/{root}/{bad}")))
@@ -739,7 +754,10 @@ async fn proxy_multipart_upload_and_presigned_download() {
 
     // Checks on the request: required fields, unsafe paths, part numbers.
     let (status, body) = app
-        .post(&format!("{PROXY}/mpu/create/{dir}"), json!({"num_parts": 1}))
+        .post(
+            &format!("{PROXY}/mpu/create/{dir}"),
+            json!({"num_parts": 1}),
+        )
         .await;
     assert_eq!(status, 400);
     assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
@@ -861,11 +879,16 @@ async fn no_serve_artifacts_with_an_s3_default_root() {
     assert_eq!(status, 503);
 
     let (_, exp) = app
-        .post("/api/2.0/mlflow/experiments/create", json!({"name": "direct"}))
+        .post(
+            "/api/2.0/mlflow/experiments/create",
+            json!({"name": "direct"}),
+        )
         .await;
     let exp_id = exp["experiment_id"].as_str().unwrap().to_string();
     let (_, got) = app
-        .get(&format!("/api/2.0/mlflow/experiments/get?experiment_id={exp_id}"))
+        .get(&format!(
+            "/api/2.0/mlflow/experiments/get?experiment_id={exp_id}"
+        ))
         .await;
     assert_eq!(
         got["experiment"]["artifact_location"],
@@ -878,7 +901,10 @@ async fn no_serve_artifacts_with_an_s3_default_root() {
         )
         .await;
     let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
-    let artifact_uri = run["run"]["info"]["artifact_uri"].as_str().unwrap().to_string();
+    let artifact_uri = run["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(
         artifact_uri,
         format!("s3://{BUCKET}/mlruns/{exp_id}/{run_id}/artifacts")
@@ -908,12 +934,16 @@ async fn no_serve_artifacts_with_an_s3_default_root() {
         ])
     );
     let (_, listed) = app
-        .get(&format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=model"))
+        .get(&format!(
+            "/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=model"
+        ))
         .await;
     assert_eq!(listed["files"][0]["path"], "model/MLmodel");
     let resp = app
         .http
-        .get(app.url(&format!("/get-artifact?run_uuid={run_id}&path=model/MLmodel")))
+        .get(app.url(&format!(
+            "/get-artifact?run_uuid={run_id}&path=model/MLmodel"
+        )))
         .send()
         .await
         .unwrap();
@@ -1045,7 +1075,12 @@ async fn proxy_streams_1_gb_each_way_in_bounded_memory() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status().as_u16(), 200, "{}", resp.text().await.unwrap_or_default());
+    assert_eq!(
+        resp.status().as_u16(),
+        200,
+        "{}",
+        resp.text().await.unwrap_or_default()
+    );
     let upload_time = started.elapsed();
     let upload_peak = sampler.finish();
     let sent = hasher.lock().unwrap().clone().finalize().to_vec();
@@ -1081,4 +1116,67 @@ async fn proxy_streams_1_gb_each_way_in_bounded_memory() {
     assert!(hwm.saturating_sub(idle) < LIMIT, "{report}");
     assert!(upload_peak.saturating_sub(idle) < LIMIT, "{report}");
     assert!(download_peak.saturating_sub(idle) < LIMIT, "{report}");
+}
+
+/// A local destination has no presigned transfers: `server-info` says so and
+/// the routes answer MLflow's 501s (after the request checks, as MLflow).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_destination_refuses_multipart() {
+    let app = common::spawn_app(common::Backend::Sqlite).await;
+    let http = reqwest::Client::new();
+    let info: Value = http
+        .get(app.url("/api/3.0/mlflow/server-info"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["multipart_uploads_enabled"], false);
+    assert_eq!(info["multipart_downloads_enabled"], false);
+    for (route, message) in [
+        (
+            "mpu/create/1/x",
+            "Multipart upload is not supported for the current artifact repository",
+        ),
+        (
+            "mpu/complete/1/x",
+            "Multipart upload is not supported for the current artifact repository",
+        ),
+        (
+            "mpu/abort/1/x",
+            "Multipart upload is not supported for the current artifact repository",
+        ),
+    ] {
+        let resp = http
+            .post(app.url(&format!("{PROXY}/{route}")))
+            .json(&json!({"path": "f.bin", "num_parts": 1, "upload_id": "u", "parts": [{"part_number": 1, "etag": "e"}]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 501, "{route}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error_code"], "NOT_IMPLEMENTED");
+        assert_eq!(body["message"], message);
+    }
+    // Request checks come first.
+    let resp = http
+        .post(app.url(&format!("{PROXY}/mpu/create/1/x")))
+        .json(&json!({"num_parts": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let resp = http
+        .get(app.url(&format!("{PROXY}/presigned/1/x/f.bin")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 501);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        "Multipart download is not supported for the current artifact repository"
+    );
+    app.cleanup().await;
 }

@@ -149,7 +149,8 @@ pub fn resolve_s3_uri(
             ),
         ));
     }
-    let repo = S3ArtifactRepository::with_client(shared_client(&settings.s3)?, location, &settings.s3);
+    let repo =
+        S3ArtifactRepository::with_client(shared_client(&settings.s3)?, location, &settings.s3);
     Ok((Arc::new(repo), ArtifactPath::root()))
 }
 
@@ -221,14 +222,19 @@ pub fn build_client(settings: &S3Settings) -> ApiResult<Client> {
 }
 
 fn http_client(settings: &S3Settings) -> ApiResult<aws_sdk_s3::config::SharedHttpClient> {
-    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider, TlsContext, TrustStore};
+    use aws_smithy_http_client::tls::{
+        rustls_provider::CryptoMode, Provider, TlsContext, TrustStore,
+    };
     if settings.ignore_tls {
         return Ok(insecure::http_client());
     }
     let mut trust = TrustStore::default();
     if let Some(path) = &settings.ca_bundle {
         let pem = std::fs::read(path).map_err(|e| {
-            ApiError::internal(format!("Cannot read AWS_CA_BUNDLE '{}': {e}", path.display()))
+            ApiError::internal(format!(
+                "Cannot read AWS_CA_BUNDLE '{}': {e}",
+                path.display()
+            ))
         })?;
         trust = trust.with_pem_certificate(pem);
     }
@@ -306,8 +312,7 @@ mod insecure {
     use aws_sdk_s3::config::SharedHttpClient;
     use aws_sdk_s3::primitives::SdkBody;
     use aws_smithy_runtime_api::client::http::{
-        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings,
-        SharedHttpConnector,
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
     };
     use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
     use aws_smithy_runtime_api::client::result::ConnectorError;
@@ -443,7 +448,8 @@ fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E>) -> (Option<String>, Op
 fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     let (code, status) = error_code(err);
     matches!(code.as_deref(), Some("NoSuchKey" | "NotFound"))
-        || (status == Some(404) && !matches!(code.as_deref(), Some("NoSuchBucket" | "NoSuchUpload")))
+        || (status == Some(404)
+            && !matches!(code.as_deref(), Some("NoSuchBucket" | "NoSuchUpload")))
 }
 
 /// An S3 failure as an MLflow error (codes as MLflow's `BOTO_TO_MLFLOW_ERROR`
@@ -520,7 +526,11 @@ impl S3ArtifactRepository {
     /// for `settings`. Nothing is contacted until the first operation.
     pub fn new(settings: &S3Settings, uri: &str) -> ApiResult<Self> {
         let location = S3Location::parse(uri)?;
-        Ok(Self::with_client(shared_client(settings)?, location, settings))
+        Ok(Self::with_client(
+            shared_client(settings)?,
+            location,
+            settings,
+        ))
     }
 
     /// A repository using an existing client.
@@ -806,11 +816,7 @@ impl S3ArtifactRepository {
             .send()
             .await
             .map_err(|e| s3_error(&format!("Cannot delete artifact '{path}'"), e))?;
-        if let Some(failure) = out
-            .errors()
-            .iter()
-            .find(|e| e.code() != Some("NoSuchKey"))
-        {
+        if let Some(failure) = out.errors().iter().find(|e| e.code() != Some("NoSuchKey")) {
             return Err(ApiError::internal(format!(
                 "Cannot delete artifact '{path}': {} {}",
                 failure.code().unwrap_or("error"),
@@ -1261,7 +1267,7 @@ mod tests {
         ] {
             assert!(S3Location::parse(bad).is_err(), "{bad}");
         }
-        assert!(is_s3_uri("s3://b/p"));
+        assert!(is_s3_uri("s3://bucket/p"));
         assert!(!is_s3_uri("s3:/b"));
         assert!(!is_s3_uri("/tmp/s3"));
     }
@@ -1311,16 +1317,23 @@ mod tests {
 
     #[test]
     fn keys_stay_under_the_prefix() {
-        let repo = S3ArtifactRepository::new(&S3Settings::default(), "s3://b/pre/fix").unwrap();
+        let repo =
+            S3ArtifactRepository::new(&S3Settings::default(), "s3://bucket/pre/fix").unwrap();
         let p = |s: &str| ArtifactPath::parse(s).unwrap();
         assert_eq!(repo.key(&p("a/b.txt")), "pre/fix/a/b.txt");
         assert_eq!(repo.dir_prefix(&p("a")), "pre/fix/a/");
         assert_eq!(repo.dir_prefix(&ArtifactPath::root()), "pre/fix/");
-        let bare = S3ArtifactRepository::new(&S3Settings::default(), "s3://b").unwrap();
+        let bare = S3ArtifactRepository::new(&S3Settings::default(), "s3://bucket").unwrap();
         assert_eq!(bare.key(&p("a/b.txt")), "a/b.txt");
         assert_eq!(bare.dir_prefix(&ArtifactPath::root()), "");
-        assert_eq!(S3ArtifactRepository::child_name("p/a/", "p/a/x.txt"), Some("x.txt"));
-        assert_eq!(S3ArtifactRepository::child_name("p/a/", "p/a/sub/"), Some("sub"));
+        assert_eq!(
+            S3ArtifactRepository::child_name("p/a/", "p/a/x.txt"),
+            Some("x.txt")
+        );
+        assert_eq!(
+            S3ArtifactRepository::child_name("p/a/", "p/a/sub/"),
+            Some("sub")
+        );
         assert_eq!(S3ArtifactRepository::child_name("p/a/", "p/a/"), None);
         assert_eq!(S3ArtifactRepository::child_name("p/a/", "p/a//"), None);
         assert_eq!(S3ArtifactRepository::child_name("p/a/", "p/ab/x"), None);
@@ -1329,7 +1342,7 @@ mod tests {
 
     #[test]
     fn part_sizes_grow_for_long_streams() {
-        let repo = S3ArtifactRepository::new(&S3Settings::default(), "s3://b/p").unwrap();
+        let repo = S3ArtifactRepository::new(&S3Settings::default(), "s3://bucket/p").unwrap();
         assert_eq!(repo.part_size_for(1), DEFAULT_PART_SIZE);
         assert_eq!(repo.part_size_for(2000), DEFAULT_PART_SIZE);
         assert_eq!(repo.part_size_for(2001), 2 * DEFAULT_PART_SIZE);
@@ -1340,7 +1353,10 @@ mod tests {
 
     #[test]
     fn presigned_download_disposition() {
-        assert_eq!(attachment("model.pkl"), "attachment; filename=\"model.pkl\"");
+        assert_eq!(
+            attachment("model.pkl"),
+            "attachment; filename=\"model.pkl\""
+        );
         assert_eq!(attachment("a\"b"), "attachment; filename=\"a\\\"b\"");
         assert_eq!(
             attachment("données.txt"),
@@ -1355,9 +1371,9 @@ mod tests {
             secret_access_key: Some("very-secret".into()),
             ..S3Settings::default()
         };
-        let repo = S3ArtifactRepository::new(&settings, "s3://b/p").unwrap();
+        let repo = S3ArtifactRepository::new(&settings, "s3://bucket/p").unwrap();
         let shown = format!("{repo:?}");
         assert!(!shown.contains("very-secret"), "{shown}");
-        assert!(shown.contains("s3://b/p"));
+        assert!(shown.contains("s3://bucket/p"));
     }
 }

@@ -16,7 +16,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// so a readiness probe can use it too.
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
-        Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("OK"),
+        Ok(()) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body("OK"),
         Err(e) => HttpResponse::ServiceUnavailable()
             .content_type("text/plain; charset=utf-8")
             .body(format!("database unavailable: {}", e.message)),

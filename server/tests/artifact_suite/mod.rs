@@ -58,13 +58,19 @@ pub async fn put_get_list_delete_round_trip(repo: &dyn ArtifactRepository) {
     repo.put(&p("1/run/artifacts/dir/hello.txt"), body(b"hi\n"))
         .await
         .unwrap();
-    repo.put(&p("1/run/artifacts/dir/sub/data.bin"), body(b"\x00\x01\x02"))
-        .await
-        .unwrap();
+    repo.put(
+        &p("1/run/artifacts/dir/sub/data.bin"),
+        body(b"\x00\x01\x02"),
+    )
+    .await
+    .unwrap();
     repo.put(&p("1/run/artifacts/notes.txt"), body(b"hello artifacts\n"))
         .await
         .unwrap();
-    assert_eq!(read_all(repo, "1/run/artifacts/dir/hello.txt").await, b"hi\n");
+    assert_eq!(
+        read_all(repo, "1/run/artifacts/dir/hello.txt").await,
+        b"hi\n"
+    );
     assert_eq!(
         read_all(repo, "1/run/artifacts/dir/sub/data.bin").await,
         b"\x00\x01\x02"
@@ -96,7 +102,9 @@ pub async fn put_get_list_delete_round_trip(repo: &dyn ArtifactRepository) {
         assert!(listing(repo, dir).await.is_empty(), "{dir}");
     }
 
-    repo.delete(&p("1/run/artifacts/dir/hello.txt")).await.unwrap();
+    repo.delete(&p("1/run/artifacts/dir/hello.txt"))
+        .await
+        .unwrap();
     let err = repo
         .get(&p("1/run/artifacts/dir/hello.txt"))
         .await
@@ -124,7 +132,10 @@ pub async fn put_replaces_an_existing_file(repo: &dyn ArtifactRepository) {
         .unwrap();
     repo.put(&p("a/f.txt"), body(b"second")).await.unwrap();
     assert_eq!(read_all(repo, "a/f.txt").await, b"second");
-    assert_eq!(listing(repo, "a").await, owned(&[("a/f.txt", false, Some(6))]));
+    assert_eq!(
+        listing(repo, "a").await,
+        owned(&[("a/f.txt", false, Some(6))])
+    );
 }
 
 pub async fn empty_body_gives_an_empty_file(repo: &dyn ArtifactRepository) {
@@ -161,7 +172,10 @@ pub async fn directories_are_not_files(repo: &dyn ArtifactRepository) {
         .unwrap();
     assert_eq!(err.code, ErrorCode::InvalidParameterValue, "{err}");
     assert_eq!(read_all(repo, "d/x.txt").await, b"x");
-    assert_eq!(listing(repo, "d").await, owned(&[("d/x.txt", false, Some(1))]));
+    assert_eq!(
+        listing(repo, "d").await,
+        owned(&[("d/x.txt", false, Some(1))])
+    );
 
     // The root is not a file either.
     let err = repo
@@ -180,8 +194,8 @@ pub async fn multi_megabyte_body_round_trip(
     chunk: usize,
     chunks: usize,
 ) {
-    let stream = futures_util::stream::iter(0..chunks)
-        .map(move |k| Ok(Bytes::from(chunk_bytes(k, chunk))));
+    let stream =
+        futures_util::stream::iter(0..chunks).map(move |k| Ok(Bytes::from(chunk_bytes(k, chunk))));
     repo.put(&p("big/model.bin"), stream.boxed()).await.unwrap();
 
     let download = repo.get(&p("big/model.bin")).await.unwrap();
@@ -232,11 +246,9 @@ pub async fn failed_upload_publishes_nothing(repo: &dyn ArtifactRepository, befo
 /// once, sorted (stores list in pages; this crosses page boundaries when
 /// the page is small).
 pub async fn large_listing(repo: &dyn ArtifactRepository, files: usize, dirs: usize) {
-    let repo_ref = &*repo;
     futures_util::stream::iter(0..files)
         .map(|i| async move {
-            repo_ref
-                .put(&p(&format!("many/f{i:04}.txt")), body(b"x"))
+            repo.put(&p(&format!("many/f{i:04}.txt")), body(b"x"))
                 .await
                 .unwrap()
         })
@@ -266,7 +278,12 @@ pub async fn large_listing(repo: &dyn ArtifactRepository, files: usize, dirs: us
 /// Deleting `run/a` removes that file or tree only: not `run/ab`, not
 /// `run/a.txt`.
 pub async fn delete_is_scoped_to_the_path(repo: &dyn ArtifactRepository) {
-    for path in ["run/a/x.txt", "run/a/deep/y.txt", "run/ab/z.txt", "run/a.txt"] {
+    for path in [
+        "run/a/x.txt",
+        "run/a/deep/y.txt",
+        "run/ab/z.txt",
+        "run/a.txt",
+    ] {
         repo.put(&p(path), body(b"1")).await.unwrap();
     }
     repo.delete(&p("run/a")).await.unwrap();
@@ -280,7 +297,9 @@ pub async fn delete_is_scoped_to_the_path(repo: &dyn ArtifactRepository) {
     assert_eq!(listing(repo, "run").await, owned(&[("run/ab", true, None)]));
 }
 
-pub async fn concurrent_uploads_to_one_path_leave_one_whole_file(repo: Arc<dyn ArtifactRepository>) {
+pub async fn concurrent_uploads_to_one_path_leave_one_whole_file(
+    repo: Arc<dyn ArtifactRepository>,
+) {
     let mut tasks = Vec::new();
     for i in 0..8u8 {
         let repo = repo.clone();
@@ -307,13 +326,23 @@ pub async fn concurrent_uploads_to_one_path_leave_one_whole_file(repo: Arc<dyn A
 
 /// Names with spaces, unicode and reserved URL characters survive.
 pub async fn unusual_names_round_trip(repo: &dyn ArtifactRepository) {
-    let names = ["a b.txt", "données.csv", "x+y=z&w.json", "q?.txt", "50%.txt"];
+    let names = [
+        "a b.txt",
+        "données.csv",
+        "x+y=z&w.json",
+        "q?.txt",
+        "50%.txt",
+    ];
     for name in names {
         repo.put(&p(&format!("odd/{name}")), body(b"v"))
             .await
             .unwrap();
     }
-    let listed: Vec<_> = listing(repo, "odd").await.into_iter().map(|f| f.0).collect();
+    let listed: Vec<_> = listing(repo, "odd")
+        .await
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
     let mut expected: Vec<_> = names.iter().map(|n| format!("odd/{n}")).collect();
     expected.sort();
     assert_eq!(listed, expected);
