@@ -53,7 +53,7 @@ impl Rendezvous {
     /// Reads the contract through `lookup` (the environment, or a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        if get("PET_NNODES").is_some() || get("PET_MASTER_ADDR").is_some() {
+        if is_trainer_v2(&get) {
             let node = NodeLayout::from_lookup(&get)?;
             let local_rank = match get("LOCAL_RANK") {
                 Some(v) => parse_usize("LOCAL_RANK", &v)?,
@@ -125,11 +125,21 @@ impl Rendezvous {
     }
 }
 
+/// Whether the environment is Trainer v2's. The v1.7 Training Operator
+/// also injects `PET_NNODES`, `PET_NODE_RANK` and `PET_NPROC_PER_NODE` into
+/// PyTorchJob pods, next to `MASTER_ADDR`, but never `PET_MASTER_ADDR`,
+/// which Trainer v2 always sets: so `PET_MASTER_ADDR` decides, and
+/// `PET_NNODES` only counts when no PyTorchJob `MASTER_ADDR` is present.
+fn is_trainer_v2(get: &dyn Fn(&str) -> Option<String>) -> bool {
+    get("PET_MASTER_ADDR").is_some()
+        || (get("PET_NNODES").is_some() && get("MASTER_ADDR").is_none())
+}
+
 impl NodeLayout {
     /// The Trainer v2 node layout, if the environment carries one.
     pub fn from_process_env() -> Result<Option<Self>> {
         let get = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        if get("PET_NNODES").is_none() && get("PET_MASTER_ADDR").is_none() {
+        if !is_trainer_v2(&get) {
             return Ok(None);
         }
         Self::from_lookup(&get).map(Some)
@@ -283,6 +293,7 @@ mod tests {
         let r = rendezvous(&[
             ("PET_NNODES", "1"),
             ("PET_NPROC_PER_NODE", "auto"),
+            ("PET_MASTER_ADDR", "node-0"),
             ("MASTER_ADDR", "ignored"),
             ("RANK", "5"),
             ("WORLD_SIZE", "9"),
@@ -290,5 +301,23 @@ mod tests {
         .unwrap();
         assert_eq!(r.contract, Contract::TrainerV2);
         assert_eq!((r.rank, r.world_size), (0, 1));
+    }
+
+    #[test]
+    fn pytorchjob_pods_of_the_v1_7_operator_carry_pet_variables_too() {
+        // Training Operator v1.7 injects these into every PyTorchJob pod.
+        let r = rendezvous(&[
+            ("MASTER_ADDR", "mnist-ddp-master-0"),
+            ("MASTER_PORT", "23456"),
+            ("WORLD_SIZE", "3"),
+            ("RANK", "2"),
+            ("PET_NNODES", "3"),
+            ("PET_NODE_RANK", "2"),
+            ("PET_NPROC_PER_NODE", "1"),
+        ])
+        .unwrap();
+        assert_ne!(r.contract, Contract::TrainerV2);
+        assert_eq!(r.master_addr, "mnist-ddp-master-0");
+        assert_eq!((r.rank, r.world_size, r.master_port), (2, 3, 23456));
     }
 }
