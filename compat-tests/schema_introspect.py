@@ -293,12 +293,46 @@ def _introspect_pg(cur, schema: str) -> dict:
 # ---------------------------------------------------------------------------
 
 
+_TABLE_CONSTRAINT = re.compile(r"^(CONSTRAINT|CHECK|FOREIGN|PRIMARY|UNIQUE)\b", re.IGNORECASE)
+
+
+def _split_top_level(body: str) -> list[str]:
+    """Splits a CREATE TABLE body at commas outside parentheses and quotes."""
+    items, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(body):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            items.append(body[start:i])
+            start = i + 1
+    items.append(body[start:])
+    return items
+
+
 def normalize_sql(text: str | None) -> str | None:
-    """Whitespace-only normalization of a CREATE statement from sqlite_master."""
+    """Normalizes a CREATE statement from sqlite_master: whitespace, and the
+    order of table constraints. Columns keep their order; table constraints
+    are compared as a set, because `mlflow db upgrade` itself emits them in
+    a different order from run to run (Alembic's batch mode rebuilds tables
+    from Python sets, whose order depends on PYTHONHASHSEED)."""
     if text is None:
         return None
     text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"\s*([(),])\s*", r"\1", text)
+    text = re.sub(r"\s*([(),])\s*", r"\1", text)
+    head, sep, rest = text.partition("(")
+    if not sep or not head.upper().startswith("CREATE TABLE") or not rest.endswith(")"):
+        return text
+    items = _split_top_level(rest[:-1])
+    columns = [i for i in items if not _TABLE_CONSTRAINT.match(i)]
+    constraints = sorted(i for i in items if _TABLE_CONSTRAINT.match(i))
+    return f"{head}({','.join(columns + constraints)})"
 
 
 def _quote(name: str) -> str:
