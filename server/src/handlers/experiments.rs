@@ -1,6 +1,7 @@
 //! Experiments: create, get, get-by-name, search, update, delete, restore,
 //! tags.
 
+use super::artifact_roots::check_experiment_artifact_location;
 use super::{empty, json};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
@@ -39,6 +40,9 @@ async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateExperiment>) -> 
     validation::validate_experiment_name(&req.name)?;
     if let Some(location) = req.artifact_location.as_deref().filter(|l| !l.is_empty()) {
         validation::validate_experiment_artifact_location(location)?;
+        // Stricter than MLflow: the location must lie under the server's
+        // artifact roots (no local paths, file://, //host, other buckets).
+        check_experiment_artifact_location(&state.settings.artifacts, location)?;
     }
     let mut tags = Vec::with_capacity(req.tags.len());
     for tag in req.tags {

@@ -1,6 +1,7 @@
 //! HTTP handlers by API area. Every tracking RPC is mounted twice, under
 //! `/api/2.0/mlflow` (Python client) and `/ajax-api/2.0/mlflow` (web UI).
 
+pub mod artifact_roots;
 pub mod artifacts;
 pub mod experiments;
 pub mod logged_models;

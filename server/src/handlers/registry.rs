@@ -11,6 +11,10 @@ use super::{empty, json};
 use crate::artifacts::local::resolve_uri;
 use crate::artifacts::ArtifactPath;
 use crate::error::{ApiError, ApiResult};
+use crate::handlers::artifact_roots::{
+    check_host_addressed, is_local, is_proxied_artifact_source, local_within, remote_default_root,
+    uri_within,
+};
 use crate::handlers::artifacts::{content_disposition, guess_mime_type};
 use crate::request::Msg;
 use crate::startup::AppState;
@@ -576,23 +580,6 @@ async fn get_artifact(req: HttpRequest, state: web::Data<AppState>) -> Resp {
 
 const PROMPT_SOURCES: [&str; 2] = ["dummy-source", "prompt-template"];
 
-/// Schemes whose repositories connect to the host named in the URI.
-const HOST_ADDRESSED_SCHEMES: [&str; 10] = [
-    "ftp",
-    "sftp",
-    "hdfs",
-    "viewfs",
-    "http",
-    "https",
-    "mlflow-artifacts",
-    "r2",
-    "b2",
-    "abfss",
-];
-
-/// The route a proxied-artifact `http(s)` URI points into.
-const PROXY_ROUTE: [&str; 4] = ["api", "2.0", "mlflow-artifacts", "artifacts"];
-
 fn check_prompt_source(source: &str) -> ApiResult<()> {
     if PROMPT_SOURCES.contains(&source) {
         return Ok(());
@@ -623,139 +610,6 @@ fn outside_artifact_root(source: &str, root: &str) -> ApiError {
          runs:/ URI, or lie under the server's artifact root ('{root}') or the artifact location of \
          the run or logged model given with it."
     ))
-}
-
-/// `(scheme family, host, port)` a URI makes a repository connect to;
-/// `None` when the scheme does not address a host. A missing port stands
-/// for the scheme's well-known ones.
-fn host_targets(uri: &str) -> Option<Vec<(String, String, Option<u16>)>> {
-    let parts = split_uri(uri);
-    let scheme = parts.scheme.as_str();
-    if !HOST_ADDRESSED_SCHEMES.contains(&scheme)
-        || (scheme == "mlflow-artifacts" && parts.netloc.is_empty())
-    {
-        return None;
-    }
-    let family = match scheme {
-        "viewfs" => "hdfs",
-        "https" | "mlflow-artifacts" => "http",
-        s => s,
-    }
-    .to_string();
-    let host_port = parts.netloc.rsplit('@').next().unwrap_or("");
-    let (host, port) = match host_port.strip_prefix('[') {
-        Some(v6) => match v6.split_once(']') {
-            Some((h, rest)) => (h, rest.strip_prefix(':')),
-            None => (v6, None),
-        },
-        None => match host_port.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (host_port, None),
-        },
-    };
-    let host = host.to_lowercase();
-    if host_port.contains('\\') || host_port.chars().any(char::is_whitespace) {
-        return Some(vec![("malformed".into(), host, None)]);
-    }
-    let ports: Vec<Option<u16>> = match port.filter(|p| !p.is_empty()) {
-        Some(p) => match p.parse::<u16>() {
-            Ok(n) => vec![Some(n)],
-            Err(_) => return Some(vec![("malformed".into(), host, None)]),
-        },
-        None => match scheme {
-            "ftp" => vec![Some(21)],
-            "sftp" => vec![Some(22)],
-            "http" => vec![Some(80)],
-            "mlflow-artifacts" => vec![Some(80), Some(443)],
-            "https" | "r2" | "b2" | "abfss" => vec![Some(443)],
-            _ => vec![None],
-        },
-    };
-    Some(
-        ports
-            .into_iter()
-            .map(|p| (family.clone(), host.clone(), p))
-            .collect(),
-    )
-}
-
-/// MLflow's `_validate_artifact_uri_scheme`: a host-addressed source must
-/// target the host of the server's own artifact storage, unless its scheme
-/// is allowed by `MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES`.
-fn check_host_addressed(state: &AppState, source: &str) -> ApiResult<()> {
-    let Some(targets) = host_targets(source) else {
-        return Ok(());
-    };
-    let scheme = split_uri(source).scheme;
-    let allowed =
-        std::env::var("MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES").unwrap_or_default();
-    if allowed
-        .split(',')
-        .any(|s| s.trim().eq_ignore_ascii_case(&scheme))
-    {
-        return Ok(());
-    }
-    let settings = &state.settings.artifacts;
-    let trusted: Vec<_> = [
-        &settings.default_artifact_root,
-        &settings.artifacts_destination,
-    ]
-    .iter()
-    .filter_map(|uri| host_targets(uri))
-    .flatten()
-    .collect();
-    if targets.iter().any(|t| trusted.contains(t)) {
-        return Ok(());
-    }
-    Err(ApiError::invalid_parameter(format!(
-        "'source' cannot use the '{scheme}' scheme: the '{scheme}' scheme addresses a host other than \
-         the tracking server's configured artifact storage, so the server would connect to the host \
-         named in the URI. Set the MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES environment \
-         variable on the server to allow it."
-    )))
-}
-
-/// MLflow's `is_local_uri`: no scheme, or `file:`.
-fn is_local(uri: &str) -> bool {
-    let scheme = split_uri(uri).scheme;
-    scheme.is_empty() || scheme == "file"
-}
-
-/// The path segments of a local path or `file:` URI when it is absolute,
-/// names no other host and has no `..`; `.` and empty segments dropped.
-fn local_segments(uri: &str) -> Option<Vec<String>> {
-    let parts = split_uri(uri);
-    let path = if parts.scheme == "file" {
-        if !(parts.netloc.is_empty() || parts.netloc.eq_ignore_ascii_case("localhost")) {
-            return None;
-        }
-        py::unquote_repeatedly(parts.path)
-    } else {
-        // A scheme-less `//host/…` names a host, not a local directory.
-        if uri.starts_with("//") {
-            return None;
-        }
-        uri.to_string()
-    };
-    if !path.starts_with('/') || path.contains('\0') {
-        return None;
-    }
-    let mut segments = Vec::new();
-    for s in path.split('/') {
-        match s {
-            "" | "." => {}
-            ".." => return None,
-            s => segments.push(s.to_string()),
-        }
-    }
-    Some(segments)
-}
-
-fn local_within(source: &str, root: &str) -> bool {
-    match (local_segments(source), local_segments(root)) {
-        (Some(s), Some(r)) => s.starts_with(&r),
-        _ => false,
-    }
 }
 
 /// MLflow's `_validate_non_local_source_contains_relative_paths`: after
@@ -790,55 +644,12 @@ fn check_no_relative_paths(source: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// Scheme, authority and decoded path segments (MLflow's
-/// `_normalized_uri_parts`).
-fn normalized_parts(uri: &str) -> (String, String, Vec<String>) {
-    let parts = split_uri(uri);
-    let segments = parts
-        .path
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(py::unquote_repeatedly)
-        .collect();
-    (parts.scheme, parts.netloc.to_lowercase(), segments)
-}
-
-/// MLflow's `_is_uri_within_root`; with `allow_bare_root`, a root without a
-/// path (`s3://bucket`) contains everything under its authority.
-fn uri_within(source: &str, root: &str, allow_bare_root: bool) -> bool {
-    let (s_scheme, s_auth, s_parts) = normalized_parts(source);
-    let (r_scheme, r_auth, r_parts) = normalized_parts(root);
-    if s_scheme != r_scheme || s_auth != r_auth {
-        return false;
-    }
-    if r_parts.is_empty() {
-        return allow_bare_root && !r_auth.is_empty();
-    }
-    s_parts.starts_with(&r_parts)
-}
-
-fn is_proxied_artifact_source(source: &str) -> bool {
-    let (scheme, _, parts) = normalized_parts(source);
-    scheme == "mlflow-artifacts"
-        || ((scheme == "http" || scheme == "https")
-            && parts.windows(PROXY_ROUTE.len()).any(|w| w == PROXY_ROUTE))
-}
-
 /// `runs:/<run_id>/<path>` → (run id, path).
 fn runs_uri_parts(uri: &str) -> Option<(String, String)> {
     let path = split_uri(uri).path;
     let rest = path.strip_prefix('/')?;
     let (run_id, sub) = rest.split_once('/').unwrap_or((rest, ""));
     (!run_id.is_empty()).then(|| (run_id.to_string(), sub.trim_matches('/').to_string()))
-}
-
-/// The server's default artifact root, when sources may lie under it
-/// directly (a remote root such as `s3://bucket/path`; proxied and local
-/// roots are reached through a run or logged model).
-fn remote_default_root(state: &AppState) -> Option<&str> {
-    let root = state.settings.artifacts.default_artifact_root.as_str();
-    let scheme = split_uri(root).scheme;
-    (!is_local(root) && scheme != "mlflow-artifacts").then_some(root)
 }
 
 /// Checks a model version's `source` and resolves registry sources
@@ -854,7 +665,7 @@ async fn check_source(
     run_id: Option<String>,
     model_id: Option<String>,
 ) -> ApiResult<(String, Option<String>, Option<String>)> {
-    check_host_addressed(state, &source)?;
+    check_host_addressed(&state.settings.artifacts, &source, "source")?;
     let (source, run_id, model_id) = resolve_lineage(state, source, run_id, model_id).await?;
     match model_id.as_deref().filter(|m| !m.is_empty()) {
         Some(id) => check_source_model(state, &source, id).await?,
@@ -1013,7 +824,9 @@ async fn check_source_run(state: &AppState, source: &str, run_id: &str) -> ApiRe
         }
         return Err(invalid_source(source, "run_id"));
     }
-    if remote_default_root(state).is_some_and(|root| uri_within(source, root, true)) {
+    if remote_default_root(&state.settings.artifacts)
+        .is_some_and(|root| uri_within(source, root, true))
+    {
         return Ok(());
     }
     if !run_id.is_empty() {
@@ -1067,7 +880,9 @@ async fn check_source_model(state: &AppState, source: &str, model_id: &str) -> A
             Err(invalid_source(source, "model_id"))
         };
     }
-    if within_model || remote_default_root(state).is_some_and(|root| uri_within(source, root, true))
+    if within_model
+        || remote_default_root(&state.settings.artifacts)
+            .is_some_and(|root| uri_within(source, root, true))
     {
         return Ok(());
     }
@@ -1102,66 +917,6 @@ mod tests {
         ] {
             assert!(check_no_relative_paths(good).is_ok(), "{good}");
         }
-    }
-
-    #[test]
-    fn locality_and_containment() {
-        assert!(is_local("/tmp/x"));
-        assert!(is_local("file:///tmp/x"));
-        assert!(is_local("//host/x"));
-        assert!(!is_local("s3://b/x"));
-        assert!(local_within(
-            "/data/1/r/artifacts/model",
-            "/data/1/r/artifacts"
-        ));
-        assert!(local_within(
-            "file:///data/1/r/artifacts/m",
-            "/data/1/r/artifacts"
-        ));
-        assert!(!local_within(
-            "/data/1/r/artifacts/../../x",
-            "/data/1/r/artifacts"
-        ));
-        assert!(!local_within(
-            "//data/1/r/artifacts/m",
-            "/data/1/r/artifacts"
-        ));
-        assert!(!local_within("/data/1/rx", "/data/1/r"));
-        assert!(uri_within(
-            "mlflow-artifacts:/1/r/artifacts/model",
-            "mlflow-artifacts:/1/r/artifacts",
-            false
-        ));
-        assert!(!uri_within(
-            "mlflow-artifacts:/1/other/artifacts",
-            "mlflow-artifacts:/1/r/artifacts",
-            false
-        ));
-        assert!(!uri_within(
-            "mlflow-artifacts:/1/r",
-            "mlflow-artifacts:/",
-            false
-        ));
-        assert!(uri_within("s3://b/x", "s3://b", true));
-        assert!(!uri_within("s3://c/x", "s3://b", true));
-        assert!(is_proxied_artifact_source(
-            "https://h/api/2.0/mlflow-artifacts/artifacts/1/r"
-        ));
-        assert!(!is_proxied_artifact_source("https://h/other/1/r"));
-    }
-
-    #[test]
-    fn host_addressed_targets() {
-        assert_eq!(host_targets("mlflow-artifacts:/1/x"), None);
-        assert_eq!(host_targets("s3://b/x"), None);
-        assert_eq!(
-            host_targets("https://Example.com/x"),
-            Some(vec![("http".into(), "example.com".into(), Some(443))])
-        );
-        assert_eq!(
-            host_targets("mlflow-artifacts://h:5000/x"),
-            Some(vec![("http".into(), "h".into(), Some(5000))])
-        );
     }
 
     #[test]
