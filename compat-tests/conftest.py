@@ -166,6 +166,9 @@ class Server:
     log_path: Path
     target: str
     proc: subprocess.Popen | None = None
+    # "local" (artifacts proxied to artifacts_dir) or "s3" (proxied to
+    # s3://S3_BUCKET/proxy on an s3s-fs server).
+    storage: str = "local"
 
     def log_tail(self, n: int = 80) -> str:
         try:
@@ -194,24 +197,35 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=15)
 
 
-def start_server(backend: str, workdir: Path, db_uri: str) -> Server:
+def start_server(backend: str, workdir: Path, db_uri: str, *,
+                 artifact_args: list[str] | None = None,
+                 extra_env: dict[str, str] | None = None,
+                 storage: str = "local",
+                 target: str | None = None,
+                 port: int | None = None,
+                 log_name: str = "server.log") -> Server:
+    """Starts a server and waits for /health: the one everything in this
+    suite starts (fixtures, the S3, trainer, cross-server and k8s modules).
+
+    ``target`` is ``ferroflow`` or ``mlflow`` (default: COMPAT_TARGET);
+    ``artifact_args`` replaces the default ``--artifacts-destination
+    <workdir>/artifacts``; ``extra_env`` is added to the server's environment
+    (S3 endpoint and credentials); ``port`` defaults to a free one."""
+    target = target or TARGET
     artifacts = workdir / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
-    port = free_port()
+    if artifact_args is None:
+        artifact_args = ["--artifacts-destination", str(artifacts)]
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = workdir / "server.log"
+    log_path = workdir / log_name
     env = dict(os.environ)
-    if TARGET == "mlflow":
+    env.update(extra_env or {})
+    if target == "mlflow":
         exe = mlflow_bin()
         if not exe.exists():
             pytest.fail(f"mlflow server binary not found: {exe}")
-        cmd = [
-            str(exe), "server",
-            "--backend-store-uri", db_uri,
-            "--artifacts-destination", str(artifacts),
-            "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "1",
-        ]
+        cmd = [str(exe), "server", "--workers", "1"]
         env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
         # Do not let the test process's venv leak into the reference server.
         env.pop("VIRTUAL_ENV", None)
@@ -220,12 +234,9 @@ def start_server(backend: str, workdir: Path, db_uri: str) -> Server:
         exe = ferroflow_bin()
         if not exe.exists():
             pytest.fail(f"ferroflow binary not found: {exe} (build it or set FERROFLOW_BIN)")
-        cmd = [
-            str(exe), "server",
-            "--backend-store-uri", db_uri,
-            "--artifacts-destination", str(artifacts),
-            "--host", "127.0.0.1", "--port", str(port),
-        ]
+        cmd = [str(exe), "server"]
+    cmd += ["--backend-store-uri", db_uri, "--host", "127.0.0.1", "--port", str(port)]
+    cmd += artifact_args
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir), env=env,
@@ -233,11 +244,12 @@ def start_server(backend: str, workdir: Path, db_uri: str) -> Server:
     )
     log.close()
     srv = Server(url=url, backend=backend, db_uri=db_uri, artifacts_dir=artifacts,
-                 workdir=workdir, log_path=log_path, target=TARGET, proc=proc)
+                 workdir=workdir, log_path=log_path, target=target, proc=proc,
+                 storage=storage)
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while True:
         if proc.poll() is not None:
-            msg = (f"{TARGET} server exited with {proc.returncode} during startup\n"
+            msg = (f"{target} server exited with {proc.returncode} during startup\n"
                    f"cmd: {' '.join(cmd)}\n--- log tail ---\n{srv.log_tail()}")
             print(msg, file=sys.stderr)
             pytest.fail(msg)
@@ -249,20 +261,84 @@ def start_server(backend: str, workdir: Path, db_uri: str) -> Server:
             pass
         if time.monotonic() > deadline:
             _stop(proc)
-            msg = (f"{TARGET} server did not become healthy within {STARTUP_TIMEOUT_S}s\n"
+            msg = (f"{target} server did not become healthy within {STARTUP_TIMEOUT_S}s\n"
                    f"cmd: {' '.join(cmd)}\n--- log tail ---\n{srv.log_tail()}")
             print(msg, file=sys.stderr)
             pytest.fail(msg)
         time.sleep(0.25)
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def server(request):
-    """A fresh server (fresh DB + artifacts dir) per test module and backend."""
-    backend = request.param
-    workdir = Path(tempfile.mkdtemp(prefix=f"compat-{TARGET}-{backend}-"))
+# --------------------------------------------------------------------------
+# A real S3 server: s3s-fs (scripts/setup-s3s.sh installs it into .tools/bin;
+# S3S_FS_BIN overrides) with SigV4 credentials.
+# --------------------------------------------------------------------------
+
+S3_BUCKET = "ferroflow-compat"
+S3_ACCESS_KEY = "compat-access"
+S3_SECRET_KEY = "compat-secret-key-0123456789"
+
+
+def s3s_fs_bin() -> Path | None:
+    path = Path(os.environ.get("S3S_FS_BIN") or REPO / ".tools" / "bin" / "s3s-fs")
+    return path if path.is_file() else None
+
+
+def require_s3s_fs() -> Path:
+    """The s3s-fs binary; skips the caller without it, unless
+    FERROFLOW_REQUIRE_S3 is set (scripts/test-all.sh sets it): then fails."""
+    exe = s3s_fs_bin()
+    if exe is None:
+        if os.environ.get("FERROFLOW_REQUIRE_S3"):
+            pytest.fail("s3s-fs is not installed: run scripts/setup-s3s.sh")
+        pytest.skip("s3s-fs is not installed (run scripts/setup-s3s.sh)")
+    return exe
+
+
+def s3_env(endpoint: str) -> dict[str, str]:
+    """The variables an `mlflow server` user sets for MinIO."""
+    return {
+        "MLFLOW_S3_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": S3_ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": S3_SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def start_s3s_fs(data: Path) -> tuple[str, subprocess.Popen]:
+    """Serves ``data`` (one directory per bucket; S3_BUCKET is created) and
+    returns (endpoint, process)."""
+    exe = require_s3s_fs()
+    (data / S3_BUCKET).mkdir(parents=True, exist_ok=True)
+    log_path = data.parent / f"{data.name}.log"
+    for _ in range(5):
+        port = free_port()
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(
+                [str(exe), "--host", "127.0.0.1", "--port", str(port),
+                 "--access-key", S3_ACCESS_KEY, "--secret-key", S3_SECRET_KEY, str(data)],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
+                return f"http://127.0.0.1:{port}", proc
+            except requests.RequestException:
+                time.sleep(0.05)
+        _stop(proc)
+    pytest.fail(f"s3s-fs did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def server_variant(request, variant: str):
+    """Generator behind the ``server`` fixtures: a fresh database, artifact
+    store and server for ``variant`` = ``<backend>[+s3]`` (``sqlite``,
+    ``postgres``, ``postgres+s3`` …)."""
+    backend, _, storage = variant.partition("+")
+    storage = storage or "local"
+    workdir = Path(tempfile.mkdtemp(prefix=f"compat-{TARGET}-{backend}-{storage}-"))
     drop = None
     dbname = None
+    s3s_proc = None
     if backend == "sqlite":
         db_uri = f"sqlite:///{workdir / 'mlflow.db'}"
     elif backend == "postgres":
@@ -275,14 +351,27 @@ def server(request):
         raise ValueError(f"unknown backend {backend!r}")
     srv = None
     try:
-        srv = start_server(backend, workdir, db_uri)
+        if storage == "s3":
+            endpoint, s3s_proc = start_s3s_fs(workdir / "s3-data")
+            srv = start_server(
+                backend, workdir, db_uri,
+                artifact_args=["--artifacts-destination", f"s3://{S3_BUCKET}/proxy"],
+                extra_env=s3_env(endpoint), storage="s3")
+            # Where the objects land (s3s-fs keeps one file per key).
+            srv.artifacts_dir = workdir / "s3-data" / S3_BUCKET / "proxy"
+        elif storage == "local":
+            srv = start_server(backend, workdir, db_uri)
+        else:
+            raise ValueError(f"unknown artifact storage {storage!r}")
         yield srv
     finally:
         if srv is not None and srv.proc is not None:
             _stop(srv.proc)
             if request.session.testsfailed:
-                print(f"\n[{TARGET}/{backend}] server log tail ({srv.log_path}):\n{srv.log_tail(40)}",
-                      file=sys.stderr)
+                print(f"\n[{TARGET}/{variant}] server log tail ({srv.log_path}):\n"
+                      f"{srv.log_tail(40)}", file=sys.stderr)
+        if s3s_proc is not None:
+            _stop(s3s_proc)
         if drop is not None and dbname is not None:
             try:
                 drop(dbname)
@@ -290,6 +379,14 @@ def server(request):
                 print(f"warning: could not drop database {dbname}: {e}", file=sys.stderr)
         if os.environ.get("COMPAT_KEEP_TMP") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request):
+    """A fresh server (fresh DB + local artifacts dir) per test module and
+    backend. A module that also needs S3 overrides this fixture with more
+    variants (see test_registry_flow.py)."""
+    yield from server_variant(request, request.param)
 
 
 def _point_mlflow_at(server, mp: pytest.MonkeyPatch):

@@ -34,11 +34,7 @@ import contextlib
 import hashlib
 import math
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +55,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 import pgutil  # noqa: E402
+from conftest import _stop, start_server  # noqa: E402
 
 API = "/api/2.0/mlflow"
 AJAX = "/ajax-api/2.0/mlflow"
@@ -79,21 +76,6 @@ DIRECTIONS = [("ferroflow", "mlflow"), ("mlflow", "ferroflow")]
 # ---------------------------------------------------------------------------
 # servers and databases
 # ---------------------------------------------------------------------------
-
-
-def _ferroflow_bin() -> Path:
-    return Path(os.environ.get("FERROFLOW_BIN") or REPO / "target" / "debug" / "ferroflow")
-
-
-def _mlflow_bin() -> Path:
-    venv = Path(os.environ.get("COMPAT_MLFLOW_VENV") or REPO / ".venvs" / "mlflow3")
-    return venv / "bin" / "mlflow"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -124,80 +106,17 @@ def fresh_database(backend: str, tmp_path: Path):
             print(f"warning: could not drop database {name}: {e}", file=sys.stderr)
 
 
-@dataclass
-class Running:
-    kind: str
-    url: str
-    proc: subprocess.Popen
-    log_path: Path
-
-    def log_tail(self, n: int = 60) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "<no log>"
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the server's own process group, SIGKILL it if it lingers."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=20)
-
-
 @contextlib.contextmanager
 def server(kind: str, db: Database, artifacts: Path, workdir: Path, label: str):
     """Run ``kind`` ('ferroflow' or 'mlflow') on ``db``/``artifacts`` until the block ends."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = workdir / f"{label}.log"
-    env = dict(os.environ)
-    python_server = kind == "mlflow" or SELF_TEST
-    db_uri = db.uri("mlflow" if python_server else "ferroflow")
-    if python_server:
-        cmd = [str(_mlflow_bin()), "server", "--workers", "1"]
-        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-        env.pop("VIRTUAL_ENV", None)
-        env.pop("PYTHONPATH", None)
-    else:
-        exe = _ferroflow_bin()
-        if not exe.exists():
-            pytest.fail(f"ferroflow binary not found: {exe} (build it or set FERROFLOW_BIN)")
-        cmd = [str(exe), "server"]
-    cmd += [
-        "--backend-store-uri", db_uri,
-        "--artifacts-destination", str(artifacts),
-        "--host", "127.0.0.1", "--port", str(port),
-    ]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir),
-                                env=env, start_new_session=True)
-    srv = Running(kind, url, proc, log_path)
+    target = "mlflow" if (kind == "mlflow" or SELF_TEST) else "ferroflow"
+    srv = start_server(db.backend, workdir, db.uri(target),
+                       artifact_args=["--artifacts-destination", str(artifacts)],
+                       target=target, log_name=f"{label}.log")
     try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"{label}: {kind} exited with {proc.returncode} during startup\n"
-                            f"cmd: {' '.join(cmd)}\n--- log ---\n{srv.log_tail()}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(url + "/health", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                pytest.fail(f"{label}: {kind} not healthy after {STARTUP_TIMEOUT_S}s\n"
-                            f"cmd: {' '.join(cmd)}\n--- log ---\n{srv.log_tail()}")
-            time.sleep(0.25)
         yield srv
     finally:
-        _stop(proc)
+        _stop(srv.proc)
 
 
 @contextlib.contextmanager

@@ -6,6 +6,10 @@ Tests that need MLflow 3 client APIs (logged models, ``name=`` in ``log_model``,
 must hold against the real ``mlflow server`` 3.17.2 (COMPAT_TARGET=mlflow) as
 well as against ferroflow.
 
+Each backend runs with artifacts proxied to a local directory, and PostgreSQL
+once more with artifacts proxied to S3 (``postgres+s3``: an s3s-fs server,
+``--artifacts-destination s3://…``, the variables a MinIO user sets).
+
 pyfunc ``log_model`` is the slow part: each backend logs three small models in
 total (two in the 3.x module fixture, one in the runs:/ flow), with explicit
 ``pip_requirements`` so that no requirement inference (a subprocess) runs and
@@ -29,6 +33,8 @@ import mlflow.pyfunc
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from conftest import BACKENDS, server_variant
+
 MLFLOW_MAJOR = int(mlflow.__version__.split(".")[0])
 
 needs_mlflow3 = pytest.mark.skipif(
@@ -39,6 +45,15 @@ needs_mlflow3 = pytest.mark.skipif(
 PIP_REQS = [f"mlflow=={mlflow.__version__}"]
 
 INPUT = pd.DataFrame({"x": [1.0, 2.5, -3.0], "y": [0.0, 10.0, 7.0]})
+
+
+# SQLite + local disk, PostgreSQL + local disk, PostgreSQL + S3.
+VARIANTS = BACKENDS + (["postgres+s3"] if "postgres" in BACKENDS else [])
+
+
+@pytest.fixture(scope="module", params=VARIANTS)
+def server(request):
+    yield from server_variant(request, request.param)
 
 
 class Multiplier(mlflow.pyfunc.PythonModel):
@@ -278,6 +293,17 @@ def test_download_logged_model_artifacts(logged, client, tmp_path):
 
 
 @needs_mlflow3
+def test_logged_model_files_are_in_the_artifact_store(logged, server):
+    # Proxied artifacts land under <destination>/<experiment>/models/<model_id>/
+    # artifacts/: a local directory, or object keys in the S3 bucket.
+    model_id = logged["doubler"].model_id
+    stored = server.artifacts_dir / logged["exp_id"] / "models" / model_id / "artifacts"
+    files = {p.relative_to(stored).as_posix() for p in stored.rglob("*") if p.is_file()}
+    assert {"MLmodel", "python_model.pkl", "requirements.txt"} <= files, (server.storage, files)
+    assert f"model_id: {model_id}" in (stored / "MLmodel").read_text()
+
+
+@needs_mlflow3
 def test_logged_model_download_uri(logged, client):
     lm = client.get_logged_model(logged["doubler"].model_id)
     uri = client.get_model_version_download_uri(logged["reg_name"], "1")
@@ -297,8 +323,8 @@ def test_runs_uri_log_register_load(client, server):
             mlflow.pyfunc.log_model(artifact_path="model", python_model=Multiplier(2),
                                     pip_requirements=PIP_REQS)
         else:
-            mlflow.pyfunc.log_model(name="model", python_model=Multiplier(2),
-                                    pip_requirements=PIP_REQS)
+            info = mlflow.pyfunc.log_model(name="model", python_model=Multiplier(2),
+                                           pip_requirements=PIP_REQS)
     run_id = run.info.run_id
     mv = mlflow.register_model(f"runs:/{run_id}/model", name)
     assert str(mv.version) == "1"
@@ -314,6 +340,16 @@ def test_runs_uri_log_register_load(client, server):
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     assert (local / "MLmodel").is_file()
     assert yaml.safe_load((local / "MLmodel").read_text())["run_id"] == run_id
+    # The run's model files are in the artifact store (disk or bucket). The
+    # 3.x client keeps a logged model's files under models/<id>, the 2.x
+    # client under the run.
+    exp_id = run.info.experiment_id
+    if MLFLOW_MAJOR < 3:
+        stored = server.artifacts_dir / exp_id / run_id / "artifacts" / "model"
+    else:
+        stored = server.artifacts_dir / exp_id / "models" / info.model_id / "artifacts"
+    assert (stored / "MLmodel").is_file(), (server.storage, stored)
+    assert (stored / "python_model.pkl").read_bytes() == (local / "python_model.pkl").read_bytes()
 
 
 # ---------------------------------------------------------------------------

@@ -16,7 +16,8 @@ tracking server gets the variables ``mlflow server`` users set
 Every module runs per backend (``COMPAT_BACKENDS``, SQLite and PostgreSQL),
 and the assertions hold against ``mlflow server`` 3.17.2 too
 (``COMPAT_TARGET=mlflow``). Skipped with a message when s3s-fs is missing,
-unless ``FERROFLOW_REQUIRE_S3`` is set.
+unless ``FERROFLOW_REQUIRE_S3`` is set. The s3s-fs helpers live in conftest,
+which also runs the registry flow on PostgreSQL + S3.
 """
 
 from __future__ import annotations
@@ -24,10 +25,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -39,32 +38,17 @@ from mlflow.tracking import MlflowClient
 
 from conftest import (
     BACKENDS,
-    REPO,
-    STARTUP_TIMEOUT_S,
+    S3_BUCKET as BUCKET,
     TARGET,
-    Server,
     _stop,
     create_pg_database,
-    ferroflow_bin,
-    free_port,
-    mlflow_bin,
+    require_s3s_fs,
+    s3_env,
+    start_s3s_fs,
+    start_server,
 )
 
-BUCKET = "ferroflow-compat"
-ACCESS_KEY = "compat-access"
-SECRET_KEY = "compat-secret-key-0123456789"
 MIB = 1024 * 1024
-
-
-def s3s_fs_bin() -> Path | None:
-    path = Path(os.environ.get("S3S_FS_BIN") or REPO / ".tools" / "bin" / "s3s-fs")
-    return path if path.is_file() else None
-
-
-if s3s_fs_bin() is None:
-    if os.environ.get("FERROFLOW_REQUIRE_S3"):
-        raise RuntimeError("s3s-fs is not installed: run scripts/setup-s3s.sh")
-    pytest.skip("s3s-fs is not installed (run scripts/setup-s3s.sh)", allow_module_level=True)
 
 
 def sha256(path: Path) -> str:
@@ -89,15 +73,6 @@ def bucket_files(s3) -> list[str]:
     return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
 
 
-def s3_env(s3) -> dict[str, str]:
-    return {
-        "MLFLOW_S3_ENDPOINT_URL": s3["endpoint"],
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-
-
 # ---------------------------------------------------------------------------
 # servers
 # ---------------------------------------------------------------------------
@@ -106,30 +81,11 @@ def s3_env(s3) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A running s3s-fs with one bucket."""
+    require_s3s_fs()
     data = tmp_path_factory.mktemp("s3s-data")
-    (data / BUCKET).mkdir()
-    log_path = data.parent / f"{data.name}.log"
-    for _ in range(5):
-        port = free_port()
-        with open(log_path, "wb") as log:
-            proc = subprocess.Popen(
-                [str(s3s_fs_bin()), "--host", "127.0.0.1", "--port", str(port),
-                 "--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY, str(data)],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except requests.RequestException:
-                time.sleep(0.05)
-        if proc.poll() is None:
-            break
-    else:
-        pytest.fail(f"s3s-fs did not start:\n{log_path.read_text(errors='replace')}")
+    endpoint, proc = start_s3s_fs(data)
     try:
-        yield {"endpoint": f"http://127.0.0.1:{port}", "data": data}
+        yield {"endpoint": endpoint, "data": data}
     finally:
         _stop(proc)
 
@@ -144,31 +100,10 @@ def start_tracking_server(backend: str, s3, extra_args: list[str]):
     else:
         dbname, drop, uri = create_pg_database("compat_s3")
         db_uri = uri(dbname, driver=(TARGET == "mlflow"))
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = dict(os.environ)
-    env.update(s3_env(s3))
-    if TARGET == "mlflow":
-        cmd = [str(mlflow_bin()), "server", "--workers", "1"]
-        env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-        env.pop("VIRTUAL_ENV", None)
-        env.pop("PYTHONPATH", None)
-    else:
-        exe = ferroflow_bin()
-        if not exe.exists():
-            pytest.fail(f"ferroflow binary not found: {exe} (build it or set FERROFLOW_BIN)")
-        cmd = [str(exe), "server"]
-    cmd += ["--backend-store-uri", db_uri, "--host", "127.0.0.1", "--port", str(port)]
-    cmd += extra_args
-    log_path = workdir / "server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir),
-                                env=env, start_new_session=True)
-    srv = Server(url=url, backend=backend, db_uri=db_uri, artifacts_dir=workdir,
-                 workdir=workdir, log_path=log_path, target=TARGET, proc=proc)
 
-    def cleanup():
-        _stop(proc)
+    def cleanup(srv=None):
+        if srv is not None:
+            _stop(srv.proc)
         if drop is not None:
             try:
                 drop(dbname)
@@ -177,20 +112,13 @@ def start_tracking_server(backend: str, s3, extra_args: list[str]):
         if os.environ.get("COMPAT_KEEP_TMP") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
 
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while True:
-        if proc.poll() is not None:
-            cleanup()
-            pytest.fail(f"server exited during startup:\n{srv.log_tail()}")
-        try:
-            if requests.get(url + "/health", timeout=2).status_code == 200:
-                return srv, cleanup
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            cleanup()
-            pytest.fail(f"server did not become healthy:\n{srv.log_tail()}")
-        time.sleep(0.25)
+    try:
+        srv = start_server(backend, workdir, db_uri, artifact_args=extra_args,
+                           extra_env=s3_env(s3["endpoint"]), storage="s3")
+    except BaseException:
+        cleanup()
+        raise
+    return srv, lambda: cleanup(srv)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -240,7 +168,7 @@ def proxied_client(proxied, monkeypatch):
 
 @pytest.fixture
 def direct_client(direct, s3, monkeypatch):
-    for name, value in s3_env(s3).items():
+    for name, value in s3_env(s3["endpoint"]).items():
         monkeypatch.setenv(name, value)
     client = point_client_at(direct, monkeypatch)
     yield client

@@ -17,8 +17,6 @@ import gzip
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,11 +24,9 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-TARGET = os.environ.get("COMPAT_TARGET", "ferroflow").strip().lower()
+from conftest import REPO, TARGET, Server, _stop, start_server
+
 EXPERIMENT = "ferroflow-trainer-e2e"
 MODEL_NAME = "DistributedTrainingModel"
 EPOCHS = 5
@@ -70,87 +66,23 @@ pytestmark = [
 
 
 # --------------------------------------------------------------------------
-# A tracking server of our own (SQLite; the same start-up as conftest's).
+# A tracking server of our own (SQLite, local artifacts).
 # --------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class TrackingServer:
-    def __init__(self, workdir: Path):
-        self.workdir = workdir
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = workdir / "server.log"
-        artifacts = workdir / "artifacts"
-        artifacts.mkdir(parents=True, exist_ok=True)
-        db = f"sqlite:///{workdir / 'mlflow.db'}"
-        env = dict(os.environ)
-        if TARGET == "mlflow":
-            venv = Path(os.environ.get("COMPAT_MLFLOW_VENV") or REPO / ".venvs" / "mlflow3")
-            cmd = [str(venv / "bin" / "mlflow"), "server", "--workers", "1"]
-            env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-            env.pop("VIRTUAL_ENV", None)
-        else:
-            exe = Path(os.environ.get("FERROFLOW_BIN") or REPO / "target" / "debug" / "ferroflow")
-            if not exe.is_file():
-                pytest.fail(f"ferroflow binary not found: {exe} (build it or set FERROFLOW_BIN)")
-            cmd = [str(exe), "server"]
-        cmd += ["--backend-store-uri", db, "--artifacts-destination", str(artifacts),
-                "--host", "127.0.0.1", "--port", str(self.port)]
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                         cwd=str(workdir), env=env, start_new_session=True)
-        deadline = time.monotonic() + 180
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"server exited during start-up:\n{self.log_tail()}")
-            try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"server not healthy within 180 s:\n{self.log_tail()}")
-            time.sleep(0.25)
-
-    def log_tail(self, n: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "<no log>"
-
-    def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        try:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
 
 @pytest.fixture(scope="module")
 def tracking_server():
     workdir = Path(tempfile.mkdtemp(prefix=f"trainer-{TARGET}-"))
-    server = TrackingServer(workdir)
+    server = start_server("sqlite", workdir, f"sqlite:///{workdir / 'mlflow.db'}")
     try:
         yield server
     finally:
-        server.stop()
+        _stop(server.proc)
         if os.environ.get("COMPAT_KEEP_TMP") != "1":
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_trainer(server: TrackingServer, experiment: str, args: list[str],
+def run_trainer(server: Server, experiment: str, args: list[str],
                 timeout: float = TRAIN_TIMEOUT_S) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.update(MLFLOW_TRACKING_URI=server.url, MLFLOW_EXPERIMENT_NAME=experiment)
