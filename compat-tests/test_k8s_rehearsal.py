@@ -28,30 +28,31 @@ says so), and the run, its metrics and the registered model are in ferroflow
 per the official client.
 
 Skipped, with the reason, when the trainer binary (FERROFLOW_TRAIN_BIN, else
-target/debug or target/trainer/debug) or the MNIST files are missing.
+target/debug or target/trainer/debug) or the MNIST files are missing — but
+a failure, not a skip, when FERROFLOW_TRAIN_BIN or MNIST_DIR is set and
+points at nothing (scripts/test-all.sh sets both).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-import requests
 import yaml
 
+from conftest import _stop, free_port, start_server
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
+REPO = HERE.parent
 RUN_TIMEOUT_S = float(os.environ.get("K8S_REHEARSAL_TIMEOUT", "600"))
 HOSTS_MARK = "# ferroflow-k8s-rehearsal"
 
@@ -59,7 +60,8 @@ HOSTS_MARK = "# ferroflow-k8s-rehearsal"
 def trainer_bin() -> Path | None:
     if os.environ.get("FERROFLOW_TRAIN_BIN"):
         path = Path(os.environ["FERROFLOW_TRAIN_BIN"])
-        return path if path.is_file() else None
+        assert path.is_file(), f"FERROFLOW_TRAIN_BIN={path} does not exist"
+        return path
     for candidate in (REPO / "target" / "debug" / "ferroflow-train",
                       REPO / "target" / "trainer" / "debug" / "ferroflow-train"):
         if candidate.is_file():
@@ -70,6 +72,8 @@ def trainer_bin() -> Path | None:
 def mnist_dir() -> Path | None:
     shared = Path(os.environ.get("FERROFLOW_SHARED_DIR") or REPO.parent / "shared")
     path = Path(os.environ.get("MNIST_DIR") or shared / "data" / "mnist")
+    if os.environ.get("MNIST_DIR"):
+        assert (path / "t10k-images-idx3-ubyte.gz").is_file(), f"MNIST_DIR={path} holds no MNIST test set"
     return path if (path / "t10k-images-idx3-ubyte.gz").is_file() else None
 
 
@@ -208,12 +212,6 @@ def port_free(port: int) -> bool:
     return True
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class HostNames:
     """Resolves the pods' host names to 127.0.0.1: one marked line appended
     to /etc/hosts, removed again afterwards (and any stale one first).
@@ -242,51 +240,6 @@ class HostNames:
 
     def close(self) -> None:
         self.cleanup()
-
-
-class Ferroflow:
-    def __init__(self, workdir: Path, port: int):
-        exe = Path(os.environ.get("FERROFLOW_BIN") or REPO / "target" / "debug" / "ferroflow")
-        if not exe.is_file():
-            pytest.fail(f"ferroflow binary not found: {exe} (build it or set FERROFLOW_BIN)")
-        self.url = f"http://127.0.0.1:{port}"
-        self.log_path = workdir / "server.log"
-        (workdir / "artifacts").mkdir()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-        with open(self.log_path, "wb") as log:
-            self.proc = subprocess.Popen(
-                [str(exe), "server", "--backend-store-uri", f"sqlite:///{workdir / 'mlflow.db'}",
-                 "--artifacts-destination", str(workdir / "artifacts"),
-                 "--host", "127.0.0.1", "--port", str(port)],
-                stdout=log, stderr=subprocess.STDOUT, cwd=workdir, env=env, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while True:
-            if self.proc.poll() is not None:
-                pytest.fail(f"ferroflow exited during start-up:\n{self.log_tail()}")
-            try:
-                if requests.get(self.url + "/health", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"ferroflow not healthy within 120 s:\n{self.log_tail()}")
-            time.sleep(0.2)
-
-    def log_tail(self, n: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
-        except OSError:
-            return "<no log>"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=15)
 
 
 def listening(port: int) -> bool:
@@ -340,8 +293,11 @@ def rehearse(pods: list[dict], master_host: str, master_port: int, tmp_path: Pat
 
     watcher = threading.Thread(target=watch_port, daemon=True)
     try:
-        (tmp_path / "server").mkdir()
-        server = Ferroflow(tmp_path / "server", port)
+        server_dir = tmp_path / "server"
+        server_dir.mkdir()
+        # Always ferroflow (the job's tracking Service), whatever COMPAT_TARGET says.
+        server = start_server("sqlite", server_dir, f"sqlite:///{server_dir / 'mlflow.db'}",
+                              target="ferroflow", port=port)
         watcher.start()
         for pod in pods:
             env = {k: v for k, v in os.environ.items() if k not in RENDEZVOUS_VARS}
@@ -375,7 +331,7 @@ def rehearse(pods: list[dict], master_host: str, master_port: int, tmp_path: Pat
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=15)
         if server is not None:
-            server.stop()
+            _stop(server.proc)
         hosts.close()
 
 

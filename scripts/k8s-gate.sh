@@ -13,7 +13,7 @@
 #                 FERROFLOW_SHARED_DIR), the operators' rules, the references
 #                 between the rendered objects, the launcher against mock
 #                 API servers
-# The rehearsal of the pods (k8s/tests/test_rehearsal.py) runs with
+# The rehearsal of the pods (compat-tests/test_k8s_rehearsal.py) runs with
 # the compat suite.  K8S_GATE_SKIP_CARGO=1 leaves out step 5 (for a caller
 # that runs `cargo test --workspace` itself).  Prints one line per step and
 # a summary; exits 1 when a step failed.

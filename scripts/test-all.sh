@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, the Rust unit and integration
-# tests (server on SQLite and PostgreSQL, trainer collectives and DDP), then
+# Runs every test: formatting, the Rust unit and integration tests (server
+# on SQLite and PostgreSQL, trainer collectives and DDP, the k8s launcher),
+# the offline Kubernetes gate (scripts/k8s-gate.sh), then
 # the compat suite with the official mlflow 3.17.2 client (and the 2.22
 # client for the training and registry flows).
 # Needs PostgreSQL on 127.0.0.1:5432 (user root, trust). Installs what it
@@ -36,6 +37,10 @@ step fmt cargo fmt --all -- --check
 # before committing; the tree is kept clean of its warnings.
 step build cargo build --workspace --bins --quiet
 step cargo-test cargo test --workspace --no-fail-fast
+# The offline Kubernetes gate: kustomize renders, strict schema validation
+# of the built-in kinds; its cargo tests (CRDs, operator rules, references,
+# mock API servers) ran just above as part of the workspace.
+step k8s-gate env K8S_GATE_SKIP_CARGO=1 scripts/k8s-gate.sh
 export FERROFLOW_BIN="$PWD/target/debug/ferroflow"
 export FERROFLOW_TRAIN_BIN="$PWD/target/debug/ferroflow-train"
 step compat-mlflow3 .venvs/mlflow3/bin/pytest -q -p no:cacheprovider compat-tests

@@ -25,15 +25,22 @@ enum Command {
         #[command(flatten)]
         train: train::TrainArgs,
     },
+    /// Submit the training job to Kubernetes (Kubeflow PyTorchJob, or
+    /// `--trainjob` for Trainer v2), follow it to Succeeded or Failed with
+    /// the master's log, and exit with its outcome; `--dry-run` prints YAML.
+    Submit(Box<ferroflow_k8s::SubmitArgs>),
     /// Check the collectives between the ranks of the environment's contract.
     #[command(hide = true)]
     Selftest(selftest::SelftestArgs),
 }
 
 fn main() {
-    // Registers CUDA kernels when the CUDA libraries exist (see dist.rs).
-    let _ = dist::load_cuda_kernels();
     let cli = Cli::parse();
+    // `submit` only talks to the cluster and needs no libtorch setup.
+    if !matches!(cli.command, Command::Submit(_)) {
+        // Registers CUDA kernels when the CUDA libraries exist (see dist.rs).
+        let _ = dist::load_cuda_kernels();
+    }
     if let Err(e) = dispatch(cli) {
         // One line per cause, no backtrace: this is what an operator reads
         // in the pod log.
@@ -55,5 +62,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             launch::launch(&launch, &raw)
         }
         Command::Selftest(args) => selftest::run(&args),
+        // The job's outcome is the exit status: 0 succeeded, 1 failed,
+        // 2 when it could not be submitted or followed.
+        Command::Submit(args) => std::process::exit(ferroflow_k8s::submit_main(&args)),
     }
 }
