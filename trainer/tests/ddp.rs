@@ -86,8 +86,10 @@ fn three_ranks_match_one_rank_with_three_times_the_batch() {
         .fold(0f32, f32::max);
     // Summation order differs (three partial sums + all-reduce vs one), so
     // the bits differ; Adam divides by √v, which amplifies that rounding
-    // for the rare weights whose gradients stay near zero.  Hence: all
-    // within the 1e-5 bound, and nearly all far tighter.
+    // for the rare weights whose gradients stay near zero (seen: one weight
+    // of 101,770 at 1.2e-5).  Hence: all within a tenth of one Adam step
+    // (lr = 1e-3; ranks that skipped the all-reduce differ by ~1e-3 on most
+    // weights), and all but one in 10,000 within 1e-6.
     let loose = rank0
         .iter()
         .zip(&single)
@@ -97,7 +99,7 @@ fn three_ranks_match_one_rank_with_three_times_the_batch() {
         "3×32 vs 1×96: max |Δ| = {max_diff:e}; {loose} of {} beyond 1e-6",
         rank0.len()
     );
-    assert!(max_diff <= 1e-5, "3×32 vs 1×96: max |Δ| = {max_diff:e}");
+    assert!(max_diff <= 1e-4, "3×32 vs 1×96: max |Δ| = {max_diff:e}");
     assert!(
         loose * 10_000 <= rank0.len(),
         "{loose} parameters differ by more than 1e-6"
