@@ -269,6 +269,49 @@ def start_server(backend: str, workdir: Path, db_uri: str, *,
 
 
 # --------------------------------------------------------------------------
+# The trainer binary and the MNIST files (test_trainer.py, the k8s rehearsal)
+# --------------------------------------------------------------------------
+
+
+def trainer_bin() -> Path | None:
+    """FERROFLOW_TRAIN_BIN (which must exist when set), else a local build."""
+    if os.environ.get("FERROFLOW_TRAIN_BIN"):
+        path = Path(os.environ["FERROFLOW_TRAIN_BIN"])
+        assert path.is_file(), f"FERROFLOW_TRAIN_BIN={path} does not exist"
+        return path
+    for candidate in (REPO / "target" / "debug" / "ferroflow-train",
+                      REPO / "target" / "trainer" / "debug" / "ferroflow-train"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def mnist_dir() -> Path | None:
+    """MNIST_DIR (which must hold the test set when set), else
+    ../shared/data/mnist beside the checkout when it is there."""
+    shared = Path(os.environ.get("FERROFLOW_SHARED_DIR") or REPO.parent / "shared")
+    path = Path(os.environ.get("MNIST_DIR") or shared / "data" / "mnist")
+    has_set = (path / "t10k-images-idx3-ubyte.gz").is_file()
+    if os.environ.get("MNIST_DIR"):
+        assert has_set, f"MNIST_DIR={path} holds no MNIST test set"
+    return path if has_set else None
+
+
+def needs_trainer_and_mnist() -> list:
+    """Skip marks for modules that run ferroflow-train on MNIST. Under
+    scripts/test-all.sh both are set, so a missing one fails instead."""
+    return [
+        pytest.mark.skipif(
+            trainer_bin() is None,
+            reason="ferroflow-train is not built (set FERROFLOW_TRAIN_BIN or build it: "
+            "eval \"$(scripts/setup-libtorch.sh --env)\" && cargo build -p ferroflow-trainer)",
+        ),
+        pytest.mark.skipif(mnist_dir() is None,
+                           reason="no MNIST files (MNIST_DIR, default ../shared/data/mnist)"),
+    ]
+
+
+# --------------------------------------------------------------------------
 # A real S3 server: s3s-fs (scripts/setup-s3s.sh installs it into .tools/bin;
 # S3S_FS_BIN overrides) with SigV4 credentials.
 # --------------------------------------------------------------------------

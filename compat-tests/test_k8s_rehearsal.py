@@ -49,44 +49,22 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 import yaml
 
-from conftest import _stop, free_port, start_server
+from conftest import (
+    _stop,
+    free_port,
+    mnist_dir,
+    needs_trainer_and_mnist,
+    start_server,
+    trainer_bin,
+)
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 RUN_TIMEOUT_S = float(os.environ.get("K8S_REHEARSAL_TIMEOUT", "600"))
 HOSTS_MARK = "# ferroflow-k8s-rehearsal"
-
-
-def trainer_bin() -> Path | None:
-    if os.environ.get("FERROFLOW_TRAIN_BIN"):
-        path = Path(os.environ["FERROFLOW_TRAIN_BIN"])
-        assert path.is_file(), f"FERROFLOW_TRAIN_BIN={path} does not exist"
-        return path
-    for candidate in (REPO / "target" / "debug" / "ferroflow-train",
-                      REPO / "target" / "trainer" / "debug" / "ferroflow-train"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def mnist_dir() -> Path | None:
-    shared = Path(os.environ.get("FERROFLOW_SHARED_DIR") or REPO.parent / "shared")
-    path = Path(os.environ.get("MNIST_DIR") or shared / "data" / "mnist")
-    if os.environ.get("MNIST_DIR"):
-        assert (path / "t10k-images-idx3-ubyte.gz").is_file(), f"MNIST_DIR={path} holds no MNIST test set"
-    return path if (path / "t10k-images-idx3-ubyte.gz").is_file() else None
-
-
 TRAINER = trainer_bin()
 MNIST = mnist_dir()
-pytestmark = [
-    pytest.mark.skipif(
-        TRAINER is None,
-        reason="ferroflow-train is not built yet (set FERROFLOW_TRAIN_BIN or build the trainer: "
-        "eval \"$(scripts/setup-libtorch.sh --env)\" && cargo build -p ferroflow-trainer)",
-    ),
-    pytest.mark.skipif(MNIST is None, reason="no MNIST files (MNIST_DIR, default ../shared/data/mnist)"),
-]
+pytestmark = needs_trainer_and_mnist()
 
 
 # --------------------------------------------------------------------------

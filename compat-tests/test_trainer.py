@@ -3,7 +3,8 @@ checked with the official mlflow client.
 
 Needs the trainer binary (env FERROFLOW_TRAIN_BIN, default
 <repo>/target/debug/ferroflow-train or <repo>/target/trainer/debug/ferroflow-train)
-and the MNIST test set (env MNIST_DIR with t10k-*.gz); skipped otherwise.  The
+and the MNIST test set (env MNIST_DIR with t10k-*.gz, default ../shared/data/mnist);
+skipped without them, failed when either variable is set but points at nothing.  The
 server is ferroflow (FERROFLOW_BIN) on a temporary SQLite database, or the
 reference ``mlflow server`` with COMPAT_TARGET=mlflow, like the rest of the suite.
 
@@ -25,44 +26,24 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, TARGET, Server, _stop, start_server
+from conftest import (
+    TARGET,
+    Server,
+    _stop,
+    mnist_dir,
+    needs_trainer_and_mnist,
+    start_server,
+    trainer_bin,
+)
 
 EXPERIMENT = "ferroflow-trainer-e2e"
 MODEL_NAME = "DistributedTrainingModel"
 EPOCHS = 5
 METRICS = ("train_loss", "train_accuracy", "val_loss", "val_accuracy")
 TRAIN_TIMEOUT_S = float(os.environ.get("TRAINER_TIMEOUT", "600"))
-
-
-def trainer_bin() -> Path | None:
-    if os.environ.get("FERROFLOW_TRAIN_BIN"):
-        path = Path(os.environ["FERROFLOW_TRAIN_BIN"])
-        return path if path.is_file() else None
-    for candidate in (REPO / "target" / "debug" / "ferroflow-train",
-                      REPO / "target" / "trainer" / "debug" / "ferroflow-train"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-def mnist_dir() -> Path | None:
-    value = os.environ.get("MNIST_DIR")
-    if not value:
-        return None
-    path = Path(value)
-    return path if (path / "t10k-images-idx3-ubyte.gz").is_file() else None
-
-
 TRAINER = trainer_bin()
 MNIST = mnist_dir()
-pytestmark = [
-    pytest.mark.skipif(
-        TRAINER is None,
-        reason="ferroflow-train not built (set FERROFLOW_TRAIN_BIN; build with "
-        "eval \"$(scripts/setup-libtorch.sh --env)\" && cargo build -p ferroflow-trainer)",
-    ),
-    pytest.mark.skipif(MNIST is None, reason="MNIST_DIR with t10k-*.gz not set"),
-]
+pytestmark = needs_trainer_and_mnist()
 
 
 # --------------------------------------------------------------------------
