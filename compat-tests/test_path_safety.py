@@ -269,3 +269,35 @@ def test_a_valid_upload_still_lands_in_the_store(site):
     assert len(added) == 1 and added[0].endswith(f"{site['base']}/ok/fine.txt"), added
     if site["server"].storage == "s3":
         assert f"/{S3_BUCKET}/proxy/" in added[0]
+
+
+# Uploaded documents must not be served as something a browser renders on
+# the server's origin (stored XSS): text and raster images keep their type,
+# everything else is bytes; always nosniff and an attachment.
+SERVED_TYPES = [
+    ("notes.txt", "text/plain"),
+    ("conf.yaml", "text/plain"),
+    ("plot.png", "image/png"),
+    ("weights.bin", "application/octet-stream"),
+    pytest.param("page.html", "application/octet-stream", marks=STRICTER),
+    pytest.param("logo.svg", "application/octet-stream", marks=STRICTER),
+    pytest.param("page.xhtml", "application/octet-stream", marks=STRICTER),
+]
+
+
+@pytest.mark.parametrize("name,content_type", SERVED_TYPES)
+def test_artifacts_are_served_as_text_images_or_bytes(site, name, content_type):
+    s, srv = site["session"], site["server"]
+    body = b"<html><script>alert(document.domain)</script></html>"
+    assert s.put(srv.url + f"{PROXY}/{site['base']}/served/{name}", data=body).ok
+    for url, params in (
+        (f"{PROXY}/{site['base']}/served/{name}", None),
+        ("/get-artifact", {"run_uuid": site["run_id"], "path": f"served/{name}"}),
+    ):
+        r = s.get(srv.url + url, params=params)
+        assert r.status_code == 200, r.text
+        assert r.headers["Content-Type"].split(";")[0] == content_type, (url, r.headers)
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.content == body
+    r = s.get(srv.url + "/get-artifact", params={"run_uuid": site["run_id"], "path": f"served/{name}"})
+    assert r.headers["Content-Disposition"].startswith("attachment"), r.headers

@@ -518,7 +518,7 @@ async fn put_payload(
 
 /// The download response MLflow sends: guessed type, attachment, nosniff;
 /// the bytes are streamed with their length and never re-compressed.
-fn file_response(path: &ArtifactPath, download: Download) -> HttpResponse {
+pub fn file_response(path: &ArtifactPath, download: Download) -> HttpResponse {
     let name = path.file_name().unwrap_or("");
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, guess_mime_type(name)))
@@ -559,10 +559,13 @@ const TEXT_EXTENSIONS: &[&str] = &[
     "MLproject",
 ];
 
-/// `_guess_mime_type`: the extension (Python's `splitext`, leading dots
-/// ignored) or, without one, the whole name is looked up in the text list;
-/// otherwise the type is guessed from the extension, falling back to
-/// `application/octet-stream`.
+/// MLflow's `_guess_mime_type` for text: the extension (Python's
+/// `splitext`, leading dots ignored) or, without one, the whole name is
+/// looked up in the text list → `text/plain`. Unlike MLflow, everything
+/// else that is not a raster image is `application/octet-stream`: an
+/// uploaded `.html`, `.svg` or `.xhtml` must never reach a browser as a
+/// document it renders or runs scripts of on the server's origin (with
+/// `X-Content-Type-Options: nosniff` and an attachment disposition).
 pub fn guess_mime_type(file_name: &str) -> String {
     let stem = file_name.trim_start_matches('.');
     let extension = stem.rfind('.').map_or("", |i| &stem[i + 1..]);
@@ -577,10 +580,11 @@ pub fn guess_mime_type(file_name: &str) -> String {
     if extension.is_empty() {
         return "application/octet-stream".to_string();
     }
-    mime_guess::from_ext(extension)
-        .first_raw()
-        .unwrap_or("application/octet-stream")
-        .to_string()
+    match mime_guess::from_ext(extension).first_raw() {
+        // SVG is an image that can carry scripts.
+        Some(image) if image.starts_with("image/") && image != "image/svg+xml" => image.to_string(),
+        _ => "application/octet-stream".to_string(),
+    }
 }
 
 /// werkzeug's token characters: a name made of them goes unquoted.
@@ -675,7 +679,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn mime_types_follow_mlflow() {
+    fn mime_types_are_text_raster_images_or_bytes() {
         assert_eq!(guess_mime_type("hello.txt"), "text/plain");
         assert_eq!(guess_mime_type("conda.yaml"), "text/plain");
         assert_eq!(guess_mime_type("x.yml"), "text/plain");
@@ -691,7 +695,22 @@ mod tests {
         assert_eq!(guess_mime_type("noext"), "application/octet-stream");
         assert_eq!(guess_mime_type(".bashrc"), "application/octet-stream");
         assert_eq!(guess_mime_type("plot.png"), "image/png");
-        assert_eq!(guess_mime_type("page.html"), "text/html");
+        assert_eq!(guess_mime_type("photo.JPG"), "image/jpeg");
+        assert_eq!(guess_mime_type("anim.gif"), "image/gif");
+        for active in [
+            "page.html",
+            "page.htm",
+            "x.xhtml",
+            "logo.svg",
+            "doc.pdf",
+            "a.swf",
+        ] {
+            assert_eq!(
+                guess_mime_type(active),
+                "application/octet-stream",
+                "{active}"
+            );
+        }
     }
 
     #[test]

@@ -23,8 +23,7 @@ use crate::wire::logged_models::{
 };
 use crate::wire::requests::KeyValueIn;
 use crate::wire::{FileInfo, KeyValue};
-use actix_web::http::header::{self, ContentEncoding};
-use actix_web::{body::SizedStream, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -316,19 +315,7 @@ async fn get_artifact(
     )?;
     let full = base.join(&rel);
     let download = repo.get(&full).await?;
-    let name = full.file_name().unwrap_or("");
-    Ok(HttpResponse::Ok()
-        .insert_header((
-            header::CONTENT_TYPE,
-            super::artifacts::guess_mime_type(name),
-        ))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            super::artifacts::content_disposition(name),
-        ))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header(ContentEncoding::Identity)
-        .body(SizedStream::new(download.size, download.body)))
+    Ok(super::artifacts::file_response(&full, download))
 }
 
 // ---------------------------------------------------------------------------

@@ -15,7 +15,7 @@ use crate::handlers::artifact_roots::{
     check_host_addressed, is_local, is_proxied_artifact_source, local_within, remote_default_root,
     uri_within,
 };
-use crate::handlers::artifacts::{content_disposition, guess_mime_type};
+use crate::handlers::artifacts::file_response;
 use crate::request::Msg;
 use crate::startup::AppState;
 use crate::store::registry::{
@@ -34,8 +34,6 @@ use crate::wire::registry::{
 };
 use crate::wire::requests::KeyValueIn;
 use crate::wire::KeyValue;
-use actix_web::body::SizedStream;
-use actix_web::http::header::{self, ContentEncoding};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::Value;
 
@@ -565,13 +563,7 @@ async fn get_artifact(req: HttpRequest, state: web::Data<AppState>) -> Resp {
     let (repo, base) = resolve_uri(&state.settings.artifacts, state.artifacts.as_ref(), &uri)?;
     let full = base.join(&rel);
     let download = repo.get(&full).await?;
-    let file_name = full.file_name().unwrap_or("");
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, guess_mime_type(file_name)))
-        .insert_header((header::CONTENT_DISPOSITION, content_disposition(file_name)))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header(ContentEncoding::Identity)
-        .body(SizedStream::new(download.size, download.body)))
+    Ok(file_response(&full, download))
 }
 
 // ---------------------------------------------------------------------------
