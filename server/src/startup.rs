@@ -81,6 +81,16 @@ impl Application {
                 .wrap(actix_web::middleware::Compress::default())
                 .configure(handlers::configure)
         })
+        // Without TCP_NODELAY a response written in two segments (headers,
+        // then a compressed or larger body) waits for the client's delayed
+        // ACK: ~40 ms on every such request with a keep-alive client.
+        .on_connect(|conn, _ext| {
+            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::debug!(error = %e, "could not set TCP_NODELAY");
+                }
+            }
+        })
         .workers(workers.max(1))
         .shutdown_timeout(10)
         .listen(listener)?
