@@ -625,6 +625,24 @@ impl S3ArtifactRepository {
 
     /// The error for a file operation on `path` that found no object:
     /// a directory, or nothing.
+    /// The error of a failed GET or HEAD of the file at `path`: a missing
+    /// key is MLflow's "no such artifact" or "is a directory"; some stores
+    /// answer a read of a "directory" with another error (a file-system
+    /// backend sees a folder), which is "not a file" too; anything else is
+    /// the store's error.
+    async fn read_error<E>(&self, path: &ArtifactPath, err: SdkError<E>) -> ApiError
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        if is_not_found(&err) {
+            return self.missing_file_error(path).await;
+        }
+        if self.has_children(path).await.unwrap_or(false) {
+            return not_a_file(path);
+        }
+        s3_error(&format!("Cannot read artifact '{path}'"), err)
+    }
+
     async fn missing_file_error(&self, path: &ArtifactPath) -> ApiError {
         match self.has_children(path).await {
             Ok(true) => not_a_file(path),
@@ -919,15 +937,7 @@ impl ArtifactRepository for S3ArtifactRepository {
             .await
         {
             Ok(out) => out,
-            Err(e) if is_not_found(&e) => return Err(self.missing_file_error(path).await),
-            Err(e) => {
-                // Some stores answer a GET of a "directory" with another
-                // error (a file-system backend sees a folder).
-                if self.has_children(path).await.unwrap_or(false) {
-                    return Err(not_a_file(path));
-                }
-                return Err(s3_error(&format!("Cannot read artifact '{path}'"), e));
-            }
+            Err(e) => return Err(self.read_error(path, e).await),
         };
         let size = out
             .content_length()
@@ -1207,13 +1217,7 @@ impl DirectTransfer for S3ArtifactRepository {
             .await
         {
             Ok(head) => head,
-            Err(e) if is_not_found(&e) => return Err(self.missing_file_error(path).await),
-            Err(e) => {
-                if self.has_children(path).await.unwrap_or(false) {
-                    return Err(not_a_file(path));
-                }
-                return Err(s3_error(&format!("Cannot read artifact '{path}'"), e));
-            }
+            Err(e) => return Err(self.read_error(path, e).await),
         };
         let file_size = head
             .content_length()

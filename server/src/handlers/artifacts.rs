@@ -310,6 +310,23 @@ fn direct_transfer<'a>(
         .ok_or_else(|| ApiError::new(ErrorCode::NotImplemented, unsupported))
 }
 
+/// The start every multipart route shares: the URL's directory is checked
+/// before the body is read, then the JSON message, then the destination's
+/// direct-transfer support; the object is `<dir>/<basename(local file)>`.
+async fn multipart_request<'a, T: ApiMessage + 'static>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    repo: &'a Arc<dyn ArtifactRepository>,
+    local_file: fn(&T) -> Option<&str>,
+) -> ApiResult<(T, &'a dyn DirectTransfer, ArtifactPath)> {
+    ArtifactPath::parse(raw_path(req))?;
+    let mut payload = payload.into_inner();
+    let Msg(msg) = Msg::<T>::from_request(req, &mut payload).await?;
+    let direct = direct_transfer(repo, MULTIPART_UPLOAD_UNSUPPORTED)?;
+    let target = multipart_target(req, local_file(&msg))?;
+    Ok((msg, direct, target))
+}
+
 const MULTIPART_UPLOAD_UNSUPPORTED: &str =
     "Multipart upload is not supported for the current artifact repository";
 const MULTIPART_DOWNLOAD_UNSUPPORTED: &str =
@@ -326,11 +343,11 @@ async fn multipart_create(
     let Some(repo) = proxy_repo(&state) else {
         return Ok(flask_disabled(&req));
     };
-    ArtifactPath::parse(raw_path(&req))?;
-    let mut payload = payload.into_inner();
-    let Msg(msg) = Msg::<CreateMultipartUpload>::from_request(&req, &mut payload).await?;
-    let direct = direct_transfer(repo, MULTIPART_UPLOAD_UNSUPPORTED)?;
-    let target = multipart_target(&req, msg.path.as_deref())?;
+    let (msg, direct, target) =
+        multipart_request(&req, payload, repo, |m: &CreateMultipartUpload| {
+            m.path.as_deref()
+        })
+        .await?;
     let num_parts = u32::try_from(msg.num_parts.unwrap_or(0)).map_err(|_| {
         ApiError::invalid_parameter(format!(
             "Invalid value {} for parameter 'num_parts' supplied: must be between 0 and 10000",
@@ -350,11 +367,11 @@ async fn multipart_complete(
     let Some(repo) = proxy_repo(&state) else {
         return Ok(flask_disabled(&req));
     };
-    ArtifactPath::parse(raw_path(&req))?;
-    let mut payload = payload.into_inner();
-    let Msg(msg) = Msg::<CompleteMultipartUpload>::from_request(&req, &mut payload).await?;
-    let direct = direct_transfer(repo, MULTIPART_UPLOAD_UNSUPPORTED)?;
-    let target = multipart_target(&req, msg.path.as_deref())?;
+    let (msg, direct, target) =
+        multipart_request(&req, payload, repo, |m: &CompleteMultipartUpload| {
+            m.path.as_deref()
+        })
+        .await?;
     let parts = msg
         .parts
         .iter()
@@ -386,11 +403,11 @@ async fn multipart_abort(
     let Some(repo) = proxy_repo(&state) else {
         return Ok(flask_disabled(&req));
     };
-    ArtifactPath::parse(raw_path(&req))?;
-    let mut payload = payload.into_inner();
-    let Msg(msg) = Msg::<AbortMultipartUpload>::from_request(&req, &mut payload).await?;
-    let direct = direct_transfer(repo, MULTIPART_UPLOAD_UNSUPPORTED)?;
-    let target = multipart_target(&req, msg.path.as_deref())?;
+    let (msg, direct, target) =
+        multipart_request(&req, payload, repo, |m: &AbortMultipartUpload| {
+            m.path.as_deref()
+        })
+        .await?;
     direct
         .abort_multipart_upload(&target, msg.upload_id.as_deref().unwrap_or(""))
         .await?;

@@ -15,7 +15,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::search::{
     decode_page_token, encode_page_token, parse_model_version_filter, parse_model_version_order_by,
     parse_registered_model_filter, parse_registered_model_order_by, Clause, Comparator, EntityKind,
-    FilterValue,
+    FilterValue, OrderBy,
 };
 use crate::store::registry::{
     parse_models_uri, LoggedModelRef, ModelsUri, NewModelVersion, NewRegisteredModel,
@@ -240,30 +240,15 @@ fn model_version_column(key: &str) -> Option<&'static str> {
 }
 
 fn registered_model_order_sql(order_by: &[String]) -> ApiResult<String> {
-    let mut terms = Vec::new();
-    let mut has_name = false;
-    for order in parse_registered_model_order_by(order_by)? {
-        let column = match order.key.as_str() {
-            "name" => {
-                has_name = true;
-                "rm.name"
-            }
-            "last_updated_timestamp" | "timestamp" => "rm.last_updated_time",
-            other => {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Invalid order by key '{other}' specified."
-                )))
-            }
-        };
-        terms.push(format!(
-            "{column} {}",
-            if order.ascending { "ASC" } else { "DESC" }
-        ));
-    }
-    if !has_name {
-        terms.push("rm.name ASC".into());
-    }
-    Ok(format!(" ORDER BY {}", terms.join(", ")))
+    order_sql(
+        parse_registered_model_order_by(order_by)?,
+        &[
+            ("name", "rm.name"),
+            ("last_updated_timestamp", "rm.last_updated_time"),
+            ("timestamp", "rm.last_updated_time"),
+        ],
+        &[("name", "rm.name ASC")],
+    )
 }
 
 fn model_version_order_sql(order_by: &[String]) -> ApiResult<String> {
@@ -277,36 +262,44 @@ fn model_version_order_sql(order_by: &[String]) -> ApiResult<String> {
     } else {
         order_by
     };
+    order_sql(
+        parse_model_version_order_by(order_by)?,
+        &[
+            ("name", "mv.name"),
+            ("version_number", "mv.version"),
+            ("creation_timestamp", "mv.creation_time"),
+            ("last_updated_timestamp", "mv.last_updated_time"),
+        ],
+        &[
+            ("name", "mv.name ASC"),
+            ("version_number", "mv.version DESC"),
+        ],
+    )
+}
+
+/// ` ORDER BY …` of parsed keys: each key's column from `columns`, then
+/// every `(key, term)` of `tiebreaks` whose key was not given, so that
+/// pages are stable.
+fn order_sql(
+    orders: Vec<OrderBy>,
+    columns: &[(&str, &str)],
+    tiebreaks: &[(&str, &str)],
+) -> ApiResult<String> {
     let mut terms = Vec::new();
-    let (mut has_name, mut has_version) = (false, false);
-    for order in parse_model_version_order_by(order_by)? {
-        let column = match order.key.as_str() {
-            "name" => {
-                has_name = true;
-                "mv.name"
-            }
-            "version_number" => {
-                has_version = true;
-                "mv.version"
-            }
-            "creation_timestamp" => "mv.creation_time",
-            "last_updated_timestamp" => "mv.last_updated_time",
-            other => {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Invalid order by key '{other}' specified."
-                )))
-            }
+    for order in &orders {
+        let Some((_, column)) = columns.iter().find(|(key, _)| *key == order.key) else {
+            return Err(ApiError::invalid_parameter(format!(
+                "Invalid order by key '{}' specified.",
+                order.key
+            )));
         };
-        terms.push(format!(
-            "{column} {}",
-            if order.ascending { "ASC" } else { "DESC" }
-        ));
+        let direction = if order.ascending { "ASC" } else { "DESC" };
+        terms.push(format!("{column} {direction}"));
     }
-    if !has_name {
-        terms.push("mv.name ASC".into());
-    }
-    if !has_version {
-        terms.push("mv.version DESC".into());
+    for (key, term) in tiebreaks {
+        if !orders.iter().any(|o| o.key == *key) {
+            terms.push(term.to_string());
+        }
     }
     Ok(format!(" ORDER BY {}", terms.join(", ")))
 }
