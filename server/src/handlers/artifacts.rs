@@ -437,14 +437,26 @@ async fn list_run_artifacts(
     Msg(msg): Msg<ListArtifacts>,
 ) -> HandlerResult {
     let run_id = msg.id()?;
-    let rel = match msg.path.as_deref() {
+    let (root_uri, files) = list_run_artifacts_impl(&state, &run_id, msg.path.as_deref()).await?;
+    Ok(HttpResponse::Ok().json(RunListResponse { root_uri, files }))
+}
+
+/// MLflow's `list_artifacts_impl`, shared by `artifacts/list` and GraphQL's
+/// `mlflowListArtifacts`: the path is checked before the run is read.
+/// Returns the run's artifact root and the children of `path` below it.
+pub async fn list_run_artifacts_impl(
+    state: &AppState,
+    run_id: &str,
+    path: Option<&str>,
+) -> ApiResult<(String, Vec<FileInfo>)> {
+    let rel = match path {
         Some(p) => ArtifactPath::parse(p)?,
         None => ArtifactPath::root(),
     };
-    let run = state.store.get_run(&run_id).await?;
+    let run = state.store.get_run(run_id).await?;
     let root_uri = run.info.artifact_uri;
-    let files = list_artifact_uri(&state, &root_uri, &rel).await?;
-    Ok(HttpResponse::Ok().json(RunListResponse { root_uri, files }))
+    let files = list_artifact_uri(state, &root_uri, &rel).await?;
+    Ok((root_uri, files))
 }
 
 /// `GET /get-artifact?run_uuid=&path=` (also `run_id`): a run's file.

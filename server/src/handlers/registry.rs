@@ -22,15 +22,16 @@ use crate::store::registry::{
     canonical_stage, parse_models_uri, split_uri, ModelsUri, NewModelVersion, NewRegisteredModel,
     RegistrySearch, ALL_STAGES, IS_PROMPT_TAG_KEY,
 };
+use crate::store::Page;
 use crate::validation;
 use crate::validation::py;
 use crate::wire::registry::{
     CreateModelVersion, CreateRegisteredModel, DeleteModelVersionTag, DeleteRegisteredModelTag,
-    DownloadUriResponse, GetLatestVersions, GetModelVersionDownloadUri, ModelVersionRef,
-    ModelVersionResponse, ModelVersionsResponse, RegisteredModelAliasRef, RegisteredModelRef,
-    RegisteredModelResponse, RenameRegisteredModel, SearchRegisteredModelsResponse, SearchRegistry,
-    SetModelVersionTag, SetRegisteredModelAlias, SetRegisteredModelTag,
-    TransitionModelVersionStage, UpdateModelVersion, UpdateRegisteredModel,
+    DownloadUriResponse, GetLatestVersions, GetModelVersionDownloadUri, ModelVersion,
+    ModelVersionRef, ModelVersionResponse, ModelVersionsResponse, RegisteredModelAliasRef,
+    RegisteredModelRef, RegisteredModelResponse, RenameRegisteredModel,
+    SearchRegisteredModelsResponse, SearchRegistry, SetModelVersionTag, SetRegisteredModelAlias,
+    SetRegisteredModelTag, TransitionModelVersionStage, UpdateModelVersion, UpdateRegisteredModel,
 };
 use crate::wire::requests::KeyValueIn;
 use crate::wire::KeyValue;
@@ -129,7 +130,7 @@ const SEARCH_MODELS_DEFAULT: i64 = 100;
 /// `registered-models/search`: the handler's upper bound.
 const SEARCH_MODELS_MAX: i64 = 1000;
 /// `model-versions/search`: proto default = threshold.
-const SEARCH_VERSIONS_MAX: i64 = 200_000;
+pub const SEARCH_VERSIONS_MAX: i64 = 200_000;
 
 /// The handler schema's `_assert_less_than_or_equal` failure for
 /// `max_results`, as MLflow words it for a query-string value (P96).
@@ -434,24 +435,50 @@ async fn search_model_versions(state: web::Data<AppState>, Msg(req): Msg<SearchR
     if max_results > SEARCH_VERSIONS_MAX {
         return Err(max_results_over_limit(max_results));
     }
+    let page = search_model_versions_page(
+        &state,
+        req.filter.unwrap_or_default(),
+        max_results,
+        req.order_by,
+        req.page_token,
+    )
+    .await?;
+    Ok(json(&ModelVersionsResponse {
+        model_versions: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
+}
+
+/// MLflow's `search_model_versions_impl` with the store's `max_results`
+/// checks, shared by `model-versions/search` and GraphQL (which has no
+/// handler schema in front of it, so the upper bound words it the store's
+/// way).
+pub async fn search_model_versions_page(
+    state: &AppState,
+    filter: String,
+    max_results: i64,
+    order_by: Vec<String>,
+    page_token: Option<String>,
+) -> ApiResult<Page<ModelVersion>> {
     if max_results < 1 {
         return Err(ApiError::invalid_parameter(format!(
             "Invalid value for max_results. It must be a positive integer, but got {max_results}"
         )));
     }
-    let page = state
+    if max_results > SEARCH_VERSIONS_MAX {
+        return Err(ApiError::invalid_parameter(format!(
+            "Invalid value for request parameter max_results. It must be at most {SEARCH_VERSIONS_MAX}, but got value {max_results}"
+        )));
+    }
+    state
         .registry
         .search_model_versions(&RegistrySearch {
-            filter: req.filter.unwrap_or_default(),
+            filter,
             max_results,
-            order_by: req.order_by,
-            page_token: req.page_token,
+            order_by,
+            page_token,
         })
-        .await?;
-    Ok(json(&ModelVersionsResponse {
-        model_versions: &page.items,
-        next_page_token: page.next_page_token.as_deref(),
-    }))
+        .await
 }
 
 async fn transition_stage(

@@ -4,7 +4,7 @@ use super::{empty, json};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
 use crate::startup::AppState;
-use crate::store::{NewMetric, NewRun, RunQuery, RunUpdate};
+use crate::store::{NewMetric, NewRun, Page, RunQuery, RunUpdate};
 use crate::validation;
 use crate::wire::de::parse_f64;
 use crate::wire::requests::{
@@ -13,7 +13,7 @@ use crate::wire::requests::{
     UpdateRun,
 };
 use crate::wire::responses::{MetricsResponse, RunResponse, SearchRunsResponse, UpdateRunResponse};
-use crate::wire::{Dataset, DatasetInput, KeyValue, ModelIo, ViewType};
+use crate::wire::{Dataset, DatasetInput, KeyValue, Metric, ModelIo, Run, ViewType};
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
@@ -326,7 +326,21 @@ async fn log_outputs(state: web::Data<AppState>, Msg(req): Msg<LogOutputs>) -> R
 
 async fn search(state: web::Data<AppState>, Msg(req): Msg<SearchRuns>) -> Resp {
     let max_results = validation::validate_search_runs_max_results(req.max_results)?;
-    let page = state
+    let page = search_runs_page(&state, req, max_results).await?;
+    Ok(json(&SearchRunsResponse {
+        runs: &page.items,
+        next_page_token: page.next_page_token.as_deref(),
+    }))
+}
+
+/// MLflow's `search_runs_impl`, shared by `runs/search` and GraphQL's
+/// `mlflowSearchRuns`; each caller has checked `max_results` its own way.
+pub async fn search_runs_page(
+    state: &AppState,
+    req: SearchRuns,
+    max_results: i64,
+) -> ApiResult<Page<Run>> {
+    state
         .store
         .search_runs(&RunQuery {
             experiment_ids: req.experiment_ids,
@@ -336,11 +350,7 @@ async fn search(state: web::Data<AppState>, Msg(req): Msg<SearchRuns>) -> Resp {
             order_by: req.order_by,
             page_token: req.page_token,
         })
-        .await?;
-    Ok(json(&SearchRunsResponse {
-        runs: &page.items,
-        next_page_token: page.next_page_token.as_deref(),
-    }))
+        .await
 }
 
 async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>) -> Resp {
@@ -369,7 +379,7 @@ async fn get_history(state: web::Data<AppState>, Msg(req): Msg<GetMetricHistory>
 
 /// Most runs one bulk-interval call may name, and most points per run.
 const MAX_RUNS_BULK: usize = 100;
-const MAX_RESULTS_PER_RUN: i64 = 2500;
+pub const MAX_RESULTS_PER_RUN: i64 = 2500;
 const API_DOCS: &str = "See the API docs for more information about request parameters.";
 
 async fn get_history_bulk_interval(
@@ -391,25 +401,47 @@ async fn get_history_bulk_interval(
             "max_results must be between 1 and {MAX_RESULTS_PER_RUN}. {API_DOCS}"
         )));
     }
-    if let (Some(s), Some(e)) = (req.start_step, req.end_step) {
-        if s > e {
-            return Err(ApiError::invalid_parameter(
-                "end_step must be greater than start_step. ",
-            ));
-        }
-    }
-    let metrics = state
-        .store
-        .get_metric_history_bulk_interval(
-            &req.run_ids,
-            &req.metric_key,
-            req.start_step,
-            req.end_step,
-            max_results,
-        )
-        .await?;
+    let metrics = metric_history_bulk_interval(
+        &state,
+        &req.run_ids,
+        &req.metric_key,
+        req.start_step,
+        req.end_step,
+        max_results,
+    )
+    .await?;
     Ok(json(&MetricsResponse {
         metrics: &metrics,
         next_page_token: None,
     }))
+}
+
+/// MLflow's `get_metric_history_bulk_interval_impl`, shared by the REST
+/// route and GraphQL's `mlflowGetMetricHistoryBulkInterval`: the step
+/// range checks, then the sampled query.
+pub async fn metric_history_bulk_interval(
+    state: &AppState,
+    run_ids: &[String],
+    metric_key: &str,
+    start_step: Option<i64>,
+    end_step: Option<i64>,
+    max_results: i64,
+) -> ApiResult<Vec<Metric>> {
+    match (start_step, end_step) {
+        (Some(s), Some(e)) if s > e => {
+            return Err(ApiError::invalid_parameter(format!(
+                "end_step must be greater than start_step. Found start_step={s} and end_step={e}."
+            )));
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ApiError::invalid_parameter(
+                "If either start step or end step are specified, both must be specified.",
+            ));
+        }
+        _ => {}
+    }
+    state
+        .store
+        .get_metric_history_bulk_interval(run_ids, metric_key, start_step, end_step, max_results)
+        .await
 }

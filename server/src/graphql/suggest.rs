@@ -1,0 +1,230 @@
+//! The wording helpers of graphql-core's messages: "Did you mean …?"
+//! suggestions (same distance, threshold and order, so the same names come
+//! out) and the Python `repr` of JSON values that variable errors print.
+
+use serde_json::Value;
+
+/// Damerau-Levenshtein distance (optimal string alignment) between
+/// lowercased names, `None` past `threshold`; a case-only difference is 1.
+fn lexical_distance(input: &str, option: &str, threshold: usize) -> Option<usize> {
+    if input == option {
+        return Some(0);
+    }
+    let (il, ol) = (input.to_lowercase(), option.to_lowercase());
+    if il == ol {
+        return Some(1);
+    }
+    let mut a: Vec<char> = ol.chars().collect();
+    let mut b: Vec<char> = il.chars().collect();
+    if a.len() < b.len() {
+        std::mem::swap(&mut a, &mut b);
+    }
+    if a.len() - b.len() > threshold {
+        return None;
+    }
+    let mut rows = vec![vec![0usize; b.len() + 1]; 3];
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        let mut smallest = i;
+        rows[i % 3][0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut cell = (rows[(i - 1) % 3][j] + 1)
+                .min(rows[i % 3][j - 1] + 1)
+                .min(rows[(i - 1) % 3][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cell = cell.min(rows[(i - 2) % 3][j - 2] + 1);
+            }
+            smallest = smallest.min(cell);
+            rows[i % 3][j] = cell;
+        }
+        if smallest > threshold {
+            return None;
+        }
+    }
+    let d = rows[a.len() % 3][b.len()];
+    (d <= threshold).then_some(d)
+}
+
+/// Splits a name into text and number runs so `a10` sorts after `a9`.
+fn natural_key(s: &str) -> Vec<(String, u128)> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let mut chars = s.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        if c.is_ascii_digit() {
+            let mut n = String::new();
+            while let Some(&d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(d);
+                chars.next();
+            }
+            out.push((std::mem::take(&mut text), n.parse().unwrap_or(u128::MAX)));
+        } else {
+            text.push(c);
+            chars.next();
+        }
+    }
+    out.push((text, 0));
+    out
+}
+
+/// The options close enough to `input`, nearest first.
+pub fn suggestion_list<'a>(
+    input: &str,
+    options: impl IntoIterator<Item = &'a str>,
+) -> Vec<&'a str> {
+    let threshold = input.chars().count() * 4 / 10 + 1;
+    let mut found: Vec<(usize, &str)> = options
+        .into_iter()
+        .filter_map(|o| lexical_distance(input, o, threshold).map(|d| (d, o)))
+        .collect();
+    found.sort_by(|x, y| {
+        x.0.cmp(&y.0)
+            .then_with(|| natural_key(x.1).cmp(&natural_key(y.1)))
+    });
+    found.into_iter().map(|(_, o)| o).collect()
+}
+
+/// ` Did you mean 'a', 'b', or 'c'?` (at most five), or `""`.
+pub fn did_you_mean(suggestions: &[&str]) -> String {
+    did_you_mean_with(None, suggestions)
+}
+
+pub fn did_you_mean_with(sub: Option<&str>, suggestions: &[&str]) -> String {
+    let s = &suggestions[..suggestions.len().min(5)];
+    let quoted: Vec<String> = s.iter().map(|x| format!("'{x}'")).collect();
+    let list = match quoted.len() {
+        0 => return String::new(),
+        1 => quoted[0].clone(),
+        2 => format!("{} or {}", quoted[0], quoted[1]),
+        n => format!("{}, or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+    };
+    match sub {
+        Some(sub) => format!(" Did you mean {sub} {list}?"),
+        None => format!(" Did you mean {list}?"),
+    }
+}
+
+/// A Python string literal as `repr` writes it.
+fn py_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// A float as Python prints it (`1.0`, `1e+20`, `nan`).
+pub fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    let s = format!("{f}");
+    if s.contains('.') {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+/// The value as graphql-core's `inspect` shows a Python object.
+pub fn py_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => i.to_string(),
+            (_, Some(u)) => u.to_string(),
+            _ => py_float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => py_str(s),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn suggestions_match_graphql_core() {
+        let types = [
+            "MlflowRunTag",
+            "MlflowParam",
+            "MlflowRunData",
+            "MlflowRunInfo",
+            "MlflowRunExtension",
+            "MlflowExperiment",
+        ];
+        assert_eq!(
+            did_you_mean(&suggestion_list("MlflowRun", types)),
+            " Did you mean 'MlflowRunTag', 'MlflowParam', 'MlflowRunData', or 'MlflowRunInfo'?"
+        );
+        let fields = ["experimentId", "name", "artifactLocation", "tags"];
+        assert_eq!(suggestion_list("bogus", fields), vec!["tags"]);
+        assert_eq!(suggestion_list("nam", fields), vec!["name"]);
+        assert_eq!(suggestion_list("NAME", fields), vec!["name"]);
+        assert!(suggestion_list("zzzzzzzz", fields).is_empty());
+        assert_eq!(did_you_mean(&["a", "b"]), " Did you mean 'a' or 'b'?");
+        assert_eq!(did_you_mean(&[]), "");
+        assert_eq!(suggestion_list("a1", ["a10", "a9"]), vec!["a9", "a10"]);
+    }
+
+    #[test]
+    fn python_reprs() {
+        assert_eq!(py_repr(&json!({"runI": "x"})), "{'runI': 'x'}");
+        assert_eq!(
+            py_repr(&json!([1, 2.5, null, true, "it's"])),
+            "[1, 2.5, None, True, \"it's\"]"
+        );
+        assert_eq!(py_float(1.0), "1.0");
+        assert_eq!(py_float(1e20), "1e+20");
+        assert_eq!(py_float(f64::NAN), "nan");
+        assert_eq!(py_float(1.5e-7), "1.5e-07");
+    }
+}
