@@ -300,11 +300,111 @@ pub struct Settings {
     pub host: String,
     pub port: u16,
     pub workers: usize,
+    pub ui: UiSettings,
+}
+
+/// The web UI: where its build lives and the path prefix everything is
+/// served under.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UiSettings {
+    /// The MLflow UI build folder (`index.html`, `static/…`); `None` serves
+    /// the API alone and answers `/` with how to fetch the UI.
+    pub dir: Option<PathBuf>,
+    /// `--static-prefix`: `""` or `/segment[/segment…]` (no trailing slash);
+    /// every route, API included, moves under it as in `mlflow server`.
+    pub static_prefix: String,
+}
+
+impl UiSettings {
+    /// Checks a `--static-prefix` with `mlflow server`'s rules and messages.
+    pub fn parse_static_prefix(prefix: Option<&str>) -> ApiResult<String> {
+        let Some(prefix) = prefix.filter(|p| !p.is_empty()) else {
+            return Ok(String::new());
+        };
+        if !prefix.starts_with('/') {
+            return Err(ApiError::invalid_parameter(
+                "--static-prefix must begin with a '/'.",
+            ));
+        }
+        if prefix.ends_with('/') {
+            return Err(ApiError::invalid_parameter(
+                "--static-prefix should not end with a '/'.",
+            ));
+        }
+        if prefix.contains(['{', '}']) {
+            return Err(ApiError::invalid_parameter(
+                "--static-prefix must not contain '{' or '}'.",
+            ));
+        }
+        // actix matches the prefix literally; characters that are not plain
+        // path text would be percent-encoded by browsers and never match.
+        if !prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-._~".contains(c))
+            || prefix
+                .split('/')
+                .skip(1)
+                .any(|s| s.is_empty() || s == "." || s == "..")
+        {
+            return Err(ApiError::invalid_parameter(format!(
+                "--static-prefix '{prefix}' must be path segments of letters, digits, '-', '.', '_' or '~'."
+            )));
+        }
+        Ok(prefix.to_string())
+    }
+
+    /// The UI folder to serve: the one given, else the first of the usual
+    /// places that holds an `index.html` — `ui/` beside the executable (an
+    /// installed or container layout), then `.ui/mlflow-<version>/build` in
+    /// the checkout this binary was built from (`scripts/setup-ui.sh`).
+    pub fn locate_dir(given: Option<PathBuf>) -> Option<PathBuf> {
+        if given.is_some() {
+            return given;
+        }
+        let beside_exe = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|d| d.join("ui")));
+        let checkout = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(".ui")
+            .join(format!("mlflow-{}", crate::MLFLOW_VERSION))
+            .join("build");
+        beside_exe
+            .into_iter()
+            .chain(std::iter::once(checkout))
+            .find(|dir| dir.join("index.html").is_file())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn static_prefix_rules_match_mlflow_server() {
+        assert_eq!(UiSettings::parse_static_prefix(None).unwrap(), "");
+        assert_eq!(UiSettings::parse_static_prefix(Some("")).unwrap(), "");
+        assert_eq!(
+            UiSettings::parse_static_prefix(Some("/mlflow")).unwrap(),
+            "/mlflow"
+        );
+        assert_eq!(
+            UiSettings::parse_static_prefix(Some("/team-a/mlflow_1")).unwrap(),
+            "/team-a/mlflow_1"
+        );
+        for (bad, message) in [
+            ("mlflow", "must begin with a '/'"),
+            ("/mlflow/", "should not end with a '/'"),
+            ("/", "should not end with a '/'"),
+            ("/ml{x}", "must not contain '{' or '}'"),
+            ("/a//b", "path segments"),
+            ("/a/../b", "path segments"),
+            ("/a b", "path segments"),
+        ] {
+            let err = UiSettings::parse_static_prefix(Some(bad)).unwrap_err();
+            assert!(err.message.contains(message), "{bad}: {}", err.message);
+        }
+    }
 
     #[test]
     fn sqlite_spellings() {

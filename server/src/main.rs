@@ -2,7 +2,7 @@
 //! with the flags and environment variables of `mlflow server`.
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use ferroflow::config::{ArtifactSettings, DatabaseUri, Settings};
+use ferroflow::config::{ArtifactSettings, DatabaseUri, Settings, UiSettings};
 use ferroflow::startup::Application;
 use ferroflow::store::sql::SqlStore;
 use std::process::ExitCode;
@@ -81,6 +81,13 @@ struct ServerArgs {
     /// Number of HTTP worker threads (default: one per CPU core).
     #[arg(short, long, env = "MLFLOW_WORKERS")]
     workers: Option<usize>,
+    /// A prefix prepended to every route, UI and API (e.g. /mlflow).
+    #[arg(long, env = "MLFLOW_STATIC_PREFIX")]
+    static_prefix: Option<String>,
+    /// The MLflow web UI build folder (default: ui/ beside the executable,
+    /// else .ui/mlflow-3.17.2/build in the checkout; see scripts/setup-ui.sh).
+    #[arg(long, env = "FERROFLOW_UI_DIR")]
+    ui_dir: Option<std::path::PathBuf>,
 }
 
 impl ServerArgs {
@@ -136,7 +143,18 @@ async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + 
                 .map(|n| n.get())
                 .unwrap_or(2)
         }),
+        ui: UiSettings {
+            dir: UiSettings::locate_dir(args.ui_dir.clone()),
+            static_prefix: UiSettings::parse_static_prefix(args.static_prefix.as_deref())?,
+        },
     };
+    match &settings.ui.dir {
+        Some(dir) => tracing::info!(ui_dir = %dir.display(), "serving the MLflow web UI"),
+        None => tracing::warn!(
+            "no MLflow UI build found: the API is served, `/` explains how to fetch the UI \
+             (scripts/setup-ui.sh, or --ui-dir / FERROFLOW_UI_DIR)"
+        ),
+    }
     let app = Application::build(settings).await?;
     app.run_until_stopped().await?;
     tracing::info!("ferroflow stopped");

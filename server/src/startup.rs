@@ -62,6 +62,7 @@ impl Application {
             artifacts_destination = %settings.artifacts.artifacts_destination,
             default_artifact_root = %settings.artifacts.default_artifact_root,
             serve_artifacts = settings.artifacts.serve_artifacts,
+            static_prefix = %settings.ui.static_prefix,
             host = %settings.host,
             port,
             "ferroflow listening"
@@ -75,11 +76,18 @@ impl Application {
             artifacts,
             settings,
         });
+        let prefix = state.settings.ui.static_prefix.clone();
         let server = HttpServer::new(move || {
+            let mut routes = web::scope(&prefix).configure(handlers::configure);
+            if !prefix.is_empty() {
+                let prefix = prefix.clone();
+                routes = routes.configure(move |cfg| handlers::ui::prefix_redirect(cfg, &prefix));
+            }
             App::new()
                 .app_data(state.clone())
                 .wrap(actix_web::middleware::Compress::default())
-                .configure(handlers::configure)
+                .service(routes)
+                .default_service(web::to(handlers::not_found))
         })
         // Without TCP_NODELAY a response written in two segments (headers,
         // then a compressed or larger body) waits for the client's delayed

@@ -1530,6 +1530,7 @@ async fn ui_server(app: &TestApp) -> String {
         host: "127.0.0.1".into(),
         port: 0,
         workers: 1,
+        ui: Default::default(),
     };
     let store = Arc::new(SqlStore::open(&settings.database).await.expect("store"));
     let artifacts: Arc<dyn ArtifactRepository> =

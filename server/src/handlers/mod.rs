@@ -1,5 +1,7 @@
 //! HTTP handlers by API area. Every tracking RPC is mounted twice, under
-//! `/api/2.0/mlflow` (Python client) and `/ajax-api/2.0/mlflow` (web UI).
+//! `/api/2.0/mlflow` (Python client) and `/ajax-api/2.0/mlflow` (web UI);
+//! the web UI's own files and its UI-only routes live in `ui` and `ui_api`.
+//! Everything here is mounted under `--static-prefix` by `startup`.
 
 pub mod artifact_roots;
 pub mod artifacts;
@@ -8,6 +10,8 @@ pub mod logged_models;
 pub mod meta;
 pub mod registry;
 pub mod runs;
+pub mod ui;
+pub mod ui_api;
 
 use crate::error::ApiError;
 use actix_web::{web, HttpResponse};
@@ -25,7 +29,12 @@ pub fn empty() -> HttpResponse {
         .body("{}")
 }
 
+/// Every route, relative to the static prefix. Unknown paths fall through
+/// to the application's default service ([`not_found`]).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // Before the API scopes: a matching scope never falls through to
+    // routes registered after it, and these share `/ajax-api/2.0/mlflow`.
+    cfg.configure(ui_api::routes);
     for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
         cfg.service(
             web::scope(prefix)
@@ -45,10 +54,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.configure(meta::routes)
         .configure(registry::ui_routes)
         .configure(artifacts::ui_routes)
-        .default_service(web::to(not_found));
+        .configure(crate::graphql::routes)
+        .configure(ui::routes);
 }
 
-async fn not_found() -> Result<HttpResponse, ApiError> {
+/// JSON 404 for every path no route matches.
+pub async fn not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(
         crate::error::ErrorCode::EndpointNotFound,
         "No such endpoint on this server.",

@@ -9,7 +9,8 @@ pub mod sql;
 
 use crate::error::ApiResult;
 use crate::wire::{
-    DatasetInput, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo, RunStatus, ViewType,
+    DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo, RunStatus,
+    ViewType,
 };
 use async_trait::async_trait;
 
@@ -138,4 +139,20 @@ pub trait TrackingStore: Send + Sync + 'static {
         end_step: Option<i64>,
         max_results: i64,
     ) -> ApiResult<Vec<Metric>>;
+    /// The first `max_results` points of `key` over all `run_ids`, ordered
+    /// by run id, then timestamp, step and value; unknown runs add nothing.
+    async fn get_metric_history_bulk(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        max_results: i64,
+    ) -> ApiResult<Vec<Metric>>;
+
+    // ---- datasets ----
+    /// The distinct (dataset, context) pairs the experiments' runs logged as
+    /// inputs, at most [`MAX_DATASET_SUMMARIES`].
+    async fn search_datasets(&self, experiment_ids: &[String]) -> ApiResult<Vec<DatasetSummary>>;
 }
+
+/// Most dataset summaries one `search_datasets` returns (MLflow's cap).
+pub const MAX_DATASET_SUMMARIES: i64 = 1000;

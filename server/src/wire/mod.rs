@@ -143,6 +143,17 @@ pub struct Dataset {
     pub profile: Option<String>,
 }
 
+/// One dataset an experiment's runs used, with the context it was used in
+/// (`experiments/search-datasets`, the runs table's dataset filter).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DatasetSummary {
+    pub experiment_id: String,
+    pub name: String,
+    pub digest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DatasetInput {
     #[serde(skip_serializing_if = "Vec::is_empty")]

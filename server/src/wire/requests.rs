@@ -359,3 +359,10 @@ impl ListArtifacts {
         pick_run_id(&self.run_id, &self.run_uuid)
     }
 }
+
+// ---- UI-only routes ----
+
+message!(SearchDatasets [Field::opt("experiment_ids", Kind::StrList)] {
+    #[serde(default)]
+    pub experiment_ids: Vec<String>,
+});

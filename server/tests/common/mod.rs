@@ -61,9 +61,18 @@ pub async fn fresh_db_uri(backend: Backend, dir: &std::path::Path) -> (String, O
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_, _| {}).await
+}
+
+/// Like [`spawn_app`], with the settings adjusted first (`dir` is the
+/// test's temporary folder, which lives as long as the app).
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings, &std::path::Path),
+) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
     let (db_uri, pg_database) = fresh_db_uri(backend, dir.path()).await;
-    let settings = Settings {
+    let mut settings = Settings {
         database: DatabaseUri::parse(&db_uri).expect("db uri"),
         artifacts: ArtifactSettings::resolve(
             None,
@@ -73,7 +82,9 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
         host: "127.0.0.1".into(),
         port: 0,
         workers: 2,
+        ui: Default::default(),
     };
+    adjust(&mut settings, dir.path());
     let app = Application::build(settings).await.expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -84,6 +84,31 @@ impl SqlStore {
         })
     }
 
+    pub(super) async fn get_metric_history_bulk_impl(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        max_results: i64,
+    ) -> ApiResult<Vec<Metric>> {
+        if run_ids.is_empty() || max_results <= 0 {
+            return Ok(Vec::new());
+        }
+        let mut q = Sql::new(&format!(
+            "SELECT {METRIC_COLUMNS} FROM metrics WHERE key = "
+        ));
+        q.str(key)
+            .push(" AND run_uuid IN ")
+            .str_list(run_ids)
+            .push(" ORDER BY run_uuid, timestamp, step, value LIMIT ")
+            .i64(max_results);
+        q.query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| metric_from_row(r, true).map_err(Into::into))
+            .collect()
+    }
+
     pub(super) async fn get_metric_history_bulk_interval_impl(
         &self,
         run_ids: &[String],

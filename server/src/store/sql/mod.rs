@@ -8,6 +8,7 @@
 //! concurrent writers queue in-process instead of failing with "database is
 //! locked". Every multi-row write is one transaction.
 
+mod datasets;
 mod experiments;
 mod filters;
 mod logged_models;
@@ -19,7 +20,9 @@ mod runs;
 use super::{ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore};
 use crate::config::DatabaseUri;
 use crate::error::ApiResult;
-use crate::wire::{DatasetInput, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo};
+use crate::wire::{
+    DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo,
+};
 use async_trait::async_trait;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -232,5 +235,17 @@ impl TrackingStore for SqlStore {
     ) -> ApiResult<Vec<Metric>> {
         self.get_metric_history_bulk_interval_impl(run_ids, key, start_step, end_step, max_results)
             .await
+    }
+    async fn get_metric_history_bulk(
+        &self,
+        run_ids: &[String],
+        key: &str,
+        max_results: i64,
+    ) -> ApiResult<Vec<Metric>> {
+        self.get_metric_history_bulk_impl(run_ids, key, max_results)
+            .await
+    }
+    async fn search_datasets(&self, experiment_ids: &[String]) -> ApiResult<Vec<DatasetSummary>> {
+        self.search_datasets_impl(experiment_ids).await
     }
 }

@@ -1,0 +1,231 @@
+//! The MLflow web UI's own files, served as `mlflow server` serves them:
+//! `/` is the build's `index.html` (never cached, so a new build is picked
+//! up at once), `/static-files/<path>` is any file below the build folder
+//! (hashed names, cached for 28 days). The UI is a hash-routed single page
+//! app whose URLs are all relative, so it needs no fallback route and works
+//! unchanged under `--static-prefix`.
+
+use crate::error::{ApiError, ErrorCode};
+use crate::startup::AppState;
+use actix_files::NamedFile;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpRequest, HttpResponse};
+use std::path::{Path, PathBuf};
+
+/// What `mlflow server` sends for the hashed build files (`max_age` of its
+/// `send_from_directory`): 28 days.
+pub const STATIC_MAX_AGE_SECS: u32 = 2_419_200;
+
+/// Below this folder the UI's notebook trace renderer lives; Jupyter embeds
+/// it in an iframe, so it is the one place without `X-Frame-Options`.
+const EMBEDDABLE_PREFIX: &str = "lib/notebook-trace-renderer/";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/static-files/{path:.*}", web::get().to(static_file));
+}
+
+/// `GET <prefix>`: browsers resolve the UI's relative URLs against the
+/// page's folder, so the bare prefix must become `<prefix>/` (a 308, as
+/// `mlflow server` answers).
+pub fn prefix_redirect(cfg: &mut web::ServiceConfig, prefix: &str) {
+    let target = format!("{prefix}/");
+    cfg.route(
+        "",
+        web::get().to(move || {
+            let target = target.clone();
+            async move {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, target))
+                    .finish()
+            }
+        }),
+    );
+}
+
+async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(dir) = state.settings.ui.dir.as_deref() else {
+        return missing_build();
+    };
+    match open(&dir.join("index.html"), "index.html").await {
+        Ok(file) => {
+            let mut response = file.into_response(&req);
+            set_security_headers(&mut response, true);
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
+        }
+        Err(_) => missing_build(),
+    }
+}
+
+async fn static_file(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let rel = req.match_info().query("path");
+    let Some(dir) = state.settings.ui.dir.as_deref() else {
+        return not_found(rel);
+    };
+    let Some(path) = resolve_static(dir, rel) else {
+        return not_found(rel);
+    };
+    let Ok(file) = open(&path, rel).await else {
+        return not_found(rel);
+    };
+    let mut response = file.disable_content_disposition().into_response(&req);
+    set_security_headers(&mut response, !rel.starts_with(EMBEDDABLE_PREFIX));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_str(&format!("public, max-age={STATIC_MAX_AGE_SECS}"))
+            .unwrap_or_else(|_| HeaderValue::from_static("public")),
+    );
+    response
+}
+
+/// The file below `dir` that `rel` names, or `None` when `rel` is not a
+/// plain relative path (empty, absolute, `.`/`..` segments, backslashes,
+/// control characters) or leads outside `dir` through a symlink.
+pub fn resolve_static(dir: &Path, rel: &str) -> Option<PathBuf> {
+    let plain = !rel.is_empty()
+        && !rel.starts_with('/')
+        && !rel.contains(['\\', '\0'])
+        && !rel.chars().any(char::is_control)
+        && rel
+            .split('/')
+            .all(|segment| !segment.is_empty() && segment != "." && segment != "..");
+    if !plain {
+        return None;
+    }
+    let root = dir.canonicalize().ok()?;
+    let full = root.join(rel).canonicalize().ok()?;
+    (full.starts_with(&root) && full.is_file()).then_some(full)
+}
+
+async fn open(path: &Path, name: &str) -> std::io::Result<NamedFile> {
+    let file = NamedFile::open_async(path).await?;
+    Ok(file
+        .set_content_type(content_type(name))
+        .use_etag(true)
+        .use_last_modified(true))
+}
+
+/// The types `mlflow server` sends for the build's files (Python's
+/// `mimetypes`, text with a charset); anything else by extension.
+pub fn content_type(name: &str) -> mime_guess::Mime {
+    let extension = name
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+        .unwrap_or_default();
+    let known = match extension.as_str() {
+        "js" | "mjs" => Some("text/javascript; charset=utf-8"),
+        "css" => Some("text/css; charset=utf-8"),
+        "html" => Some("text/html; charset=utf-8"),
+        "txt" => Some("text/plain; charset=utf-8"),
+        "svg" => Some("image/svg+xml; charset=utf-8"),
+        "json" | "map" => Some("application/json"),
+        "ico" => Some("image/vnd.microsoft.icon"),
+        "woff2" => Some("font/woff2"),
+        "woff" => Some("font/woff"),
+        "ttf" => Some("font/ttf"),
+        "eot" => Some("application/vnd.ms-fontobject"),
+        "cjs" => Some("application/octet-stream"),
+        _ => None,
+    };
+    known
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| mime_guess::from_ext(&extension).first_or_octet_stream())
+}
+
+fn set_security_headers(response: &mut HttpResponse, deny_framing: bool) {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if deny_framing {
+        headers.insert(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("SAMEORIGIN"),
+        );
+    }
+}
+
+/// `/` without a UI build: say what is missing and how to get it, as
+/// `mlflow server` does for a source install without the built UI.
+fn missing_build() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body(
+            "Unable to display MLflow UI - landing page (index.html) not found.\n\n\
+             ferroflow serves the official MLflow 3.17.2 web UI build. Fetch it with\n\
+             scripts/setup-ui.sh (from the ferroflow checkout) and restart the server,\n\
+             or point --ui-dir / FERROFLOW_UI_DIR at an MLflow UI build folder.\n\
+             The REST API is served either way.\n",
+        )
+}
+
+fn not_found(rel: &str) -> HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::new(
+        ErrorCode::ResourceDoesNotExist,
+        format!("No UI file '{rel}' on this server."),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types_match_mlflow_server() {
+        for (name, want) in [
+            (
+                "static/js/main.c2f5f8d4.js",
+                "text/javascript; charset=utf-8",
+            ),
+            ("static/media/x.mjs", "text/javascript; charset=utf-8"),
+            ("static/css/main.b0f58ef9.css", "text/css; charset=utf-8"),
+            ("manifest.json", "application/json"),
+            ("favicon.ico", "image/vnd.microsoft.icon"),
+            ("static/media/logo.svg", "image/svg+xml; charset=utf-8"),
+            ("static/media/a.png", "image/png"),
+            ("static/media/f.woff2", "font/woff2"),
+            ("static/media/f.woff", "font/woff"),
+            ("static/media/f.ttf", "font/ttf"),
+            ("static/media/f.eot", "application/vnd.ms-fontobject"),
+            ("static/media/w.cjs", "application/octet-stream"),
+            ("static/js/1.js.LICENSE.txt", "text/plain; charset=utf-8"),
+            ("no-extension", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type(name).to_string(), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn static_paths_stay_inside_the_build() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("build/static/js")).unwrap();
+        std::fs::write(dir.path().join("build/static/js/a.js"), "x").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "s").unwrap();
+        let build = dir.path().join("build");
+        assert!(resolve_static(&build, "static/js/a.js").is_some());
+        for bad in [
+            "",
+            "static",
+            "static/js/",
+            "/etc/passwd",
+            "../secret.txt",
+            "static/../../secret.txt",
+            "static/./js/a.js",
+            "static\\js\\a.js",
+            "static/js/a.js\0",
+            "missing.js",
+        ] {
+            assert!(resolve_static(&build, bad).is_none(), "{bad:?}");
+        }
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret.txt"), build.join("link.txt"))
+                .unwrap();
+            assert!(resolve_static(&build, "link.txt").is_none());
+        }
+    }
+}
