@@ -57,7 +57,7 @@ async fn spawn_ui(prefix: &str) -> TestApp {
     .await
 }
 
-fn header<'a>(resp: &'a reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &'a str {
+fn header(resp: &reqwest::Response, name: impl reqwest::header::AsHeaderName) -> &str {
     resp.headers()
         .get(name)
         .and_then(|v| v.to_str().ok())

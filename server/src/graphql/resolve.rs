@@ -480,20 +480,7 @@ impl Resolver<'_> {
 
     async fn search_datasets(&self, input: &Map<String, Json>) -> Result<Data, ApiError> {
         let ids = str_list(input, "experimentIds");
-        // The same checks as `experiments/search-datasets`, whose handler
-        // keeps them inline.
-        if ids.is_empty() {
-            return Err(ApiError::invalid_parameter(
-                "SearchDatasets request must specify at least one experiment_id.",
-            ));
-        }
-        if ids.len() > 20 {
-            return Err(ApiError::invalid_parameter(format!(
-                "SearchDatasets request cannot specify more than 20 experiment_ids. Received {} experiment_ids.",
-                ids.len()
-            )));
-        }
-        let summaries = self.state.store.search_datasets(&ids).await?;
+        let summaries = crate::handlers::ui_api::dataset_summaries(self.state, &ids).await?;
         Ok(response(vec![(
             "datasetSummaries",
             list(&summaries, dataset_summary),

@@ -126,22 +126,31 @@ async fn search_datasets(
     state: web::Data<AppState>,
     Msg(req): Msg<SearchDatasets>,
 ) -> ApiResult<HttpResponse> {
-    if req.experiment_ids.is_empty() {
+    let summaries = dataset_summaries(&state, &req.experiment_ids).await?;
+    Ok(json(&SearchDatasetsResponse {
+        dataset_summaries: &summaries,
+    }))
+}
+
+/// MLflow's `SearchDatasets` with its request checks, shared by the REST
+/// route and GraphQL's `mlflowSearchDatasets`.
+pub async fn dataset_summaries(
+    state: &AppState,
+    experiment_ids: &[String],
+) -> ApiResult<Vec<DatasetSummary>> {
+    if experiment_ids.is_empty() {
         return Err(ApiError::invalid_parameter(
             "SearchDatasets request must specify at least one experiment_id.",
         ));
     }
-    if req.experiment_ids.len() > MAX_DATASET_EXPERIMENT_IDS {
+    if experiment_ids.len() > MAX_DATASET_EXPERIMENT_IDS {
         return Err(ApiError::invalid_parameter(format!(
             "SearchDatasets request cannot specify more than {MAX_DATASET_EXPERIMENT_IDS} \
              experiment_ids. Received {} experiment_ids.",
-            req.experiment_ids.len()
+            experiment_ids.len()
         )));
     }
-    let summaries = state.store.search_datasets(&req.experiment_ids).await?;
-    Ok(json(&SearchDatasetsResponse {
-        dataset_summaries: &summaries,
-    }))
+    state.store.search_datasets(experiment_ids).await
 }
 
 /// `POST upload-artifact?run_uuid=&path=` with the file as the raw body
