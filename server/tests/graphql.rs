@@ -247,19 +247,8 @@ const SEARCH_MODEL_VERSIONS: &str = r#"
 /// POSTs a GraphQL request; returns the status and the body as JSON (or
 /// as a string when it is not JSON).
 async fn gql_body(app: &TestApp, body: Value) -> (u16, Value) {
-    let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&body)
-        .send()
+    app.request(reqwest::Method::POST, "/graphql", Some(body))
         .await
-        .expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
 }
 
 /// A query that must answer HTTP 200; returns the body.

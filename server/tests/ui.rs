@@ -251,25 +251,6 @@ async fn without_a_build_the_api_still_serves_and_root_explains() {
 // UI-only routes, on both databases
 // ---------------------------------------------------------------------------
 
-async fn ajax(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(path));
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn log_metric(app: &TestApp, run_id: &str, key: &str, value: f64, step: i64, ts: i64) {
     let (status, body) = app
         .post(
@@ -306,13 +287,13 @@ async fn history_bulk(app: &TestApp) {
     }
     log_metric(app, &run_a, "other", 5.0, 0, 100).await;
     let base = "/ajax-api/2.0/mlflow/metrics/get-history-bulk";
-    let (status, body) = ajax(
-        app,
-        reqwest::Method::GET,
-        &format!("{base}?run_id={run_b}&run_id={run_a}&run_id=unknown&metric_key=loss"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .request(
+            reqwest::Method::GET,
+            &format!("{base}?run_id={run_b}&run_id={run_a}&run_id=unknown&metric_key=loss"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let metrics = body["metrics"].as_array().unwrap();
     assert_eq!(metrics.len(), 6, "{body}");
@@ -324,13 +305,13 @@ async fn history_bulk(app: &TestApp) {
         assert_eq!(m["key"], "loss");
         assert_eq!(m["step"], (i % 3) as i64);
     }
-    let (status, body) = ajax(
-        app,
-        reqwest::Method::GET,
-        &format!("{base}?run_id={run_a}&run_id={run_b}&metric_key=loss&max_results=4"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .request(
+            reqwest::Method::GET,
+            &format!("{base}?run_id={run_a}&run_id={run_b}&metric_key=loss&max_results=4"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(body["metrics"].as_array().unwrap().len(), 4);
 
@@ -342,8 +323,9 @@ async fn history_bulk(app: &TestApp) {
             "max_results",
         ),
     ] {
-        let (status, body) =
-            ajax(app, reqwest::Method::GET, &format!("{base}?{query}"), None).await;
+        let (status, body) = app
+            .request(reqwest::Method::GET, &format!("{base}?{query}"), None)
+            .await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE");
         assert!(
@@ -352,13 +334,13 @@ async fn history_bulk(app: &TestApp) {
         );
     }
     let many: String = (0..101).map(|i| format!("run_id=r{i}&")).collect();
-    let (status, body) = ajax(
-        app,
-        reqwest::Method::GET,
-        &format!("{base}?{many}metric_key=loss"),
-        None,
-    )
-    .await;
+    let (status, body) = app
+        .request(
+            reqwest::Method::GET,
+            &format!("{base}?{many}metric_key=loss"),
+            None,
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["message"]
@@ -373,13 +355,13 @@ on_both_backends!(get_history_bulk, history_bulk);
 async fn datasets(app: &TestApp) {
     let path = "/ajax-api/2.0/mlflow/experiments/search-datasets";
     let exp = app.create_experiment("with-data").await;
-    let (status, body) = ajax(
-        app,
-        reqwest::Method::POST,
-        path,
-        Some(json!({"experiment_ids": [exp]})),
-    )
-    .await;
+    let (status, body) = app
+        .request(
+            reqwest::Method::POST,
+            path,
+            Some(json!({"experiment_ids": [exp]})),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         body,
@@ -400,13 +382,13 @@ async fn datasets(app: &TestApp) {
         .await;
     assert_eq!(status, 200, "{body}");
     let other = app.create_experiment("other").await;
-    let (status, body) = ajax(
-        app,
-        reqwest::Method::POST,
-        path,
-        Some(json!({"experiment_ids": [exp, other]})),
-    )
-    .await;
+    let (status, body) = app
+        .request(
+            reqwest::Method::POST,
+            path,
+            Some(json!({"experiment_ids": [exp, other]})),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         body,
@@ -416,7 +398,9 @@ async fn datasets(app: &TestApp) {
         ]})
     );
 
-    let (status, body) = ajax(app, reqwest::Method::POST, path, Some(json!({}))).await;
+    let (status, body) = app
+        .request(reqwest::Method::POST, path, Some(json!({})))
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["message"]
@@ -426,13 +410,13 @@ async fn datasets(app: &TestApp) {
         "{body}"
     );
     let ids: Vec<String> = (0..21).map(|i| i.to_string()).collect();
-    let (status, body) = ajax(
-        app,
-        reqwest::Method::POST,
-        path,
-        Some(json!({"experiment_ids": ids})),
-    )
-    .await;
+    let (status, body) = app
+        .request(
+            reqwest::Method::POST,
+            path,
+            Some(json!({"experiment_ids": ids})),
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(
         body["message"].as_str().unwrap().contains("more than 20"),
@@ -582,12 +566,14 @@ async fn genai_and_assistant_panels(app: &TestApp) {
             json!({}),
         ),
     ] {
-        let (status, got) = ajax(app, method, path, body).await;
+        let (status, got) = app.request(method, path, body).await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(got, want, "{path}");
     }
     // Without basic auth there is no current user, as in `mlflow server`.
-    let (status, _) = ajax(app, Method::GET, "/ajax-api/2.0/mlflow/users/current", None).await;
+    let (status, _) = app
+        .request(Method::GET, "/ajax-api/2.0/mlflow/users/current", None)
+        .await;
     assert_eq!(status, 404);
 }
 on_both_backends!(ui_panels, genai_and_assistant_panels);

@@ -108,15 +108,19 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
-    /// POSTs JSON to `/api/2.0/mlflow/<path>`; returns status and body.
-    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .client
-            .post(self.url(&format!("/api/2.0/mlflow/{path}")))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
+    /// Sends `method` to `path` (from the root) with an optional JSON body;
+    /// returns the status and the body as JSON (a string when it is not).
+    pub async fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.expect("request");
         let status = resp.status().as_u16();
         let text = resp.text().await.expect("body");
         (
@@ -125,20 +129,24 @@ impl TestApp {
         )
     }
 
+    /// POSTs JSON to `/api/2.0/mlflow/<path>`; returns status and body.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.request(
+            reqwest::Method::POST,
+            &format!("/api/2.0/mlflow/{path}"),
+            Some(body),
+        )
+        .await
+    }
+
     /// GETs `/api/2.0/mlflow/<path>?<query>`.
     pub async fn get(&self, path_and_query: &str) -> (u16, Value) {
-        let resp = self
-            .client
-            .get(self.url(&format!("/api/2.0/mlflow/{path_and_query}")))
-            .send()
-            .await
-            .expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        self.request(
+            reqwest::Method::GET,
+            &format!("/api/2.0/mlflow/{path_and_query}"),
+            None,
         )
+        .await
     }
 
     pub async fn create_experiment(&self, name: &str) -> String {
