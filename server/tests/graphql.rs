@@ -864,3 +864,25 @@ on_both_backends!(ui_bulk_interval_query, ui_metric_history_bulk_interval);
 on_both_backends!(artifacts_and_registry, list_artifacts_and_model_versions);
 on_both_backends!(validation, validation_and_limits);
 on_both_backends!(http, transport);
+
+/// A document nested far beyond any real query is refused as a syntax
+/// error, and the server (whose workers would otherwise overflow their
+/// stacks while parsing it) keeps answering.
+async fn deep_nesting(app: &TestApp) {
+    let n = 50_000;
+    for query in [
+        format!("{{{}x{}}}", "a{".repeat(n), "}".repeat(n)),
+        format!("{{ test(inputString: {}) }}", "[".repeat(n) + &"]".repeat(n)),
+    ] {
+        let (status, body) = gql_body(app, json!({ "query": query })).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["error_code"], "BAD_REQUEST", "{body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("nested too deeply"),
+            "{body}"
+        );
+    }
+    let (status, _) = app.get("experiments/get?experiment_id=0").await;
+    assert_eq!(status, 200);
+}
+on_both_backends!(nesting, deep_nesting);

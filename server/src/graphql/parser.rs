@@ -461,7 +461,16 @@ struct Parser<'a> {
     lexer: Lexer<'a>,
     tok: Tok,
     tok_pos: usize,
+    /// Open brackets (selection sets, list and object values, list types)
+    /// around the current token.
+    nesting: usize,
 }
+
+/// Most brackets one document may nest. The parser, the validator and the
+/// executor all recurse over the tree, so without this bound a request of
+/// a few kilobytes of `{` would overflow the worker's stack and abort the
+/// whole server; MLflow's own depth limit (10) only applies after parsing.
+pub const MAX_NESTING: usize = 64;
 
 /// Parses an executable document.
 pub fn parse(source: &str) -> Result<Document, SyntaxError> {
@@ -475,6 +484,7 @@ pub fn parse(source: &str) -> Result<Document, SyntaxError> {
         lexer,
         tok,
         tok_pos,
+        nesting: 0,
     };
     let mut definitions = Vec::new();
     loop {
@@ -487,6 +497,23 @@ pub fn parse(source: &str) -> Result<Document, SyntaxError> {
 }
 
 impl Parser<'_> {
+    /// Runs `inner` one bracket deeper, refusing documents nested deeper
+    /// than [`MAX_NESTING`].
+    fn nested<T>(&mut self, inner: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.nesting >= MAX_NESTING {
+            return Err(self.lexer.error_at(
+                self.tok_pos,
+                format!(
+                    "Document is nested too deeply: more than {MAX_NESTING} levels of brackets."
+                ),
+            ));
+        }
+        self.nesting += 1;
+        let result = inner(self);
+        self.nesting -= 1;
+        result
+    }
+
     fn advance(&mut self) -> PResult<Tok> {
         let (tok, pos) = self.lexer.next()?;
         self.tok_pos = pos;
@@ -623,7 +650,7 @@ impl Parser<'_> {
 
     fn type_ref(&mut self) -> PResult<Type> {
         let ty = if self.skip_punct('[')? {
-            let inner = self.type_ref()?;
+            let inner = self.nested(Self::type_ref)?;
             self.expect_punct(']')?;
             Type::List(Box::new(inner))
         } else {
@@ -669,24 +696,28 @@ impl Parser<'_> {
             }
             Tok::Punct('[') => {
                 self.advance()?;
-                let mut items = Vec::new();
-                while !self.skip_punct(']')? {
-                    if self.tok == Tok::Eof {
-                        return Err(self.unexpected());
+                self.nested(|p| {
+                    let mut items = Vec::new();
+                    while !p.skip_punct(']')? {
+                        if p.tok == Tok::Eof {
+                            return Err(p.unexpected());
+                        }
+                        items.push(p.value(is_const)?);
                     }
-                    items.push(self.value(is_const)?);
-                }
-                Ok(Value::List(items))
+                    Ok(Value::List(items))
+                })
             }
             Tok::Punct('{') => {
                 self.advance()?;
-                let mut fields = Vec::new();
-                while !self.skip_punct('}')? {
-                    let name = self.name()?;
-                    self.expect_punct(':')?;
-                    fields.push((name, self.value(is_const)?));
-                }
-                Ok(Value::Object(fields))
+                self.nested(|p| {
+                    let mut fields = Vec::new();
+                    while !p.skip_punct('}')? {
+                        let name = p.name()?;
+                        p.expect_punct(':')?;
+                        fields.push((name, p.value(is_const)?));
+                    }
+                    Ok(Value::Object(fields))
+                })
             }
             Tok::Int(_) | Tok::Float(_) | Tok::Str(_) | Tok::Name(_) => {
                 Ok(match self.advance()? {
@@ -708,13 +739,15 @@ impl Parser<'_> {
 
     fn selection_set(&mut self) -> PResult<Vec<Selection>> {
         self.expect_punct('{')?;
-        let mut out = Vec::new();
-        loop {
-            out.push(self.selection()?);
-            if self.skip_punct('}')? {
-                return Ok(out);
+        self.nested(|p| {
+            let mut out = Vec::new();
+            loop {
+                out.push(p.selection()?);
+                if p.skip_punct('}')? {
+                    return Ok(out);
+                }
             }
-        }
+        })
     }
 
     fn selection(&mut self) -> PResult<Selection> {
@@ -840,6 +873,34 @@ mod tests {
             panic!("field expected")
         };
         assert_eq!(f.arguments[0].1, Value::String("a\n  b".into()));
+    }
+
+    #[test]
+    fn deep_nesting_is_a_syntax_error_not_a_stack_overflow() {
+        let deep =
+            |open: &str, close: &str, n: usize| format!("{}{}", open.repeat(n), close.repeat(n));
+        let ok = format!(
+            "{{{}x{}}}",
+            "a{".repeat(MAX_NESTING - 2),
+            "}".repeat(MAX_NESTING - 2)
+        );
+        assert!(parse(&ok).is_ok());
+        for query in [
+            format!("{{{}x{}}}", "a{".repeat(100_000), "}".repeat(100_000)),
+            format!("{{ f(x: {}) }}", deep("[", "]", 100_000)),
+            format!(
+                "{{ f(x: {}) }}",
+                "{a: ".repeat(100_000) + &"}".repeat(100_000)
+            ),
+            format!(
+                "query($v: {}Int{}) {{ f }}",
+                "[".repeat(100_000),
+                "]".repeat(100_000)
+            ),
+        ] {
+            let err = parse(&query).unwrap_err();
+            assert!(err.to_string().contains("nested too deeply"), "{err}");
+        }
     }
 
     #[test]
