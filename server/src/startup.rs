@@ -27,6 +27,8 @@ pub struct AppState {
     /// `--no-serve-artifacts`.
     pub artifacts: Option<Arc<dyn ArtifactRepository>>,
     pub settings: Settings,
+    /// The UI's text assets, compressed once per encoding.
+    pub ui_assets: handlers::ui::CompressedAssets,
 }
 
 pub struct Application {
@@ -75,6 +77,7 @@ impl Application {
             logged_models: store,
             artifacts,
             settings,
+            ui_assets: Default::default(),
         });
         let prefix = state.settings.ui.static_prefix.clone();
         let server = HttpServer::new(move || {

@@ -1541,6 +1541,7 @@ async fn ui_server(app: &TestApp) -> String {
         logged_models: store,
         artifacts: Some(artifacts),
         settings,
+        ui_assets: Default::default(),
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();

@@ -11,6 +11,7 @@ use reqwest::header::{
     RANGE,
 };
 use serde_json::{json, Value};
+use std::io::Read;
 use std::path::Path;
 
 const INDEX: &str = "<!doctype html><html><head><title>MLflow</title>\
@@ -86,7 +87,7 @@ async fn index_and_assets_are_served_like_mlflow_server() {
         "text/javascript; charset=utf-8"
     );
     assert_eq!(header(&resp, CACHE_CONTROL), "public, max-age=2419200");
-    assert_eq!(header(&resp, CONTENT_ENCODING), "", "identity unless asked");
+    assert_eq!(header(&resp, CONTENT_ENCODING), "identity", "unless asked");
     let etag = header(&resp, ETAG).to_string();
     assert!(!etag.is_empty());
     assert_eq!(resp.text().await.unwrap(), main_js());
@@ -110,24 +111,70 @@ async fn index_and_assets_are_served_like_mlflow_server() {
     assert_eq!(resp.status(), 206);
     assert_eq!(resp.text().await.unwrap(), "console");
 
-    // Compressed when the browser asks for it, with both encodings.
-    for encoding in ["gzip", "br"] {
-        let resp = app
-            .client
-            .get(&js)
-            .header(ACCEPT_ENCODING, encoding)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        assert_eq!(header(&resp, CONTENT_ENCODING), encoding);
-        let body = resp.bytes().await.unwrap();
+    // Compressed when the browser asks for it, with both encodings; the
+    // same bytes and ETag every time (compressed once, then kept), and
+    // revalidation of the compressed form.
+    for (accept, encoding) in [("gzip, deflate, br", "br"), ("gzip", "gzip")] {
+        let mut bodies = Vec::new();
+        for _ in 0..2 {
+            let resp = app
+                .client
+                .get(&js)
+                .header(ACCEPT_ENCODING, accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            assert_eq!(header(&resp, CONTENT_ENCODING), encoding);
+            assert_eq!(header(&resp, "vary"), "Accept-Encoding");
+            assert_eq!(
+                header(&resp, CONTENT_TYPE),
+                "text/javascript; charset=utf-8"
+            );
+            assert_eq!(header(&resp, CACHE_CONTROL), "public, max-age=2419200");
+            assert_eq!(header(&resp, "x-content-type-options"), "nosniff");
+            let tag = header(&resp, ETAG).to_string();
+            assert!(tag.contains(encoding) && tag != etag, "{tag}");
+            bodies.push((tag, resp.bytes().await.unwrap()));
+        }
+        assert_eq!(bodies[0], bodies[1], "{encoding}: kept, not recompressed");
+        let (tag, body) = &bodies[0];
         assert!(
             body.len() * 10 < main_js().len(),
             "{encoding}: {} bytes",
             body.len()
         );
+        let mut plain = Vec::new();
+        if encoding == "br" {
+            brotli::Decompressor::new(&body[..], 4096)
+                .read_to_end(&mut plain)
+                .unwrap();
+        } else {
+            flate2::read::GzDecoder::new(&body[..])
+                .read_to_end(&mut plain)
+                .unwrap();
+        }
+        assert_eq!(plain, main_js().as_bytes(), "{encoding}");
+        let resp = app
+            .client
+            .get(&js)
+            .header(ACCEPT_ENCODING, accept)
+            .header(IF_NONE_MATCH, tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 304, "{encoding}");
     }
+    // Small files and binary ones go out as they are.
+    let resp = app
+        .client
+        .get(app.url("/static-files/static/media/font.woff2"))
+        .header(ACCEPT_ENCODING, "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(header(&resp, CONTENT_ENCODING), "identity");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), [1u8, 2, 3]);
 
     for (path, content_type) in [
         (
