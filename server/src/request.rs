@@ -9,6 +9,7 @@ use actix_web::dev::Payload;
 use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest};
 use futures_util::future::LocalBoxFuture;
+use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -60,9 +61,13 @@ pub trait ApiMessage: DeserializeOwned {
 /// Extractor for an MLflow request message.
 pub struct Msg<T>(pub T);
 
-/// Largest JSON body accepted (a full log-batch with 100 params of 8000
-/// characters and 1000 metrics is well under 2 MB).
-const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
+/// Largest JSON body accepted. `mlflow server` sets no limit (its log-batch
+/// size check measures the parsed object's key count, not its bytes), and a
+/// legal log-batch — 100 params of 6000 characters, 1000 metrics — is about
+/// 0.7 MB; this bound only keeps one request from holding unbounded memory.
+/// The body is read here rather than through actix's `Bytes` extractor,
+/// whose default 256 KiB cap refused such batches.
+pub const MAX_JSON_BODY: usize = 32 * 1024 * 1024;
 
 impl<T: ApiMessage + 'static> FromRequest for Msg<T> {
     type Error = ApiError;
@@ -70,7 +75,7 @@ impl<T: ApiMessage + 'static> FromRequest for Msg<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let body = web::Bytes::from_request(&req, payload);
+        let body = read_body(payload.take(), MAX_JSON_BODY);
         Box::pin(async move {
             let query = req.query_string().to_string();
             let value = if req.method() == Method::GET && !query.is_empty() {
@@ -79,17 +84,29 @@ impl<T: ApiMessage + 'static> FromRequest for Msg<T> {
                 if req.method() == Method::POST || req.method() == Method::PUT {
                     check_content_type(&req)?;
                 }
-                let bytes = body.await.map_err(|e| {
-                    ApiError::bad_request(format!("Could not read request body: {e}"))
-                })?;
-                if bytes.len() > MAX_JSON_BODY {
-                    return Err(ApiError::bad_request("Request body is too large."));
-                }
+                let bytes = body.await?;
                 body_to_json(&bytes)?
             };
             Ok(Msg(parse_message::<T>(value)?))
         })
     }
+}
+
+/// Collects a request body of at most `limit` bytes.
+async fn read_body(mut payload: Payload, limit: usize) -> ApiResult<web::BytesMut> {
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::bad_request(format!("Could not read request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::bad_request(format!(
+                "Request body is too large: ferroflow accepts JSON bodies of at most {} MiB.",
+                limit / (1024 * 1024)
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn check_content_type(req: &HttpRequest) -> ApiResult<()> {

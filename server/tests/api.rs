@@ -597,18 +597,28 @@ async fn search_runs(app: &TestApp) {
         )
         .await;
     assert_eq!(names(&body).len(), 3);
-    // GET with repeated parameters, and the ajax twin.
-    let resp = app
-        .client
-        .get(app.url(&format!(
-            "/ajax-api/2.0/mlflow/runs/search?experiment_ids={exp}&experiment_ids=0&max_results=10"
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(names(&body).len(), 2);
+    // The ajax twin answers the same; runs/search is POST only, as in
+    // `mlflow server` (a GET is 405 on both prefixes).
+    let (status, ajax_body) = app
+        .request(
+            reqwest::Method::POST,
+            "/ajax-api/2.0/mlflow/runs/search",
+            Some(json!({"experiment_ids": [exp, "0"], "max_results": 10})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&ajax_body).len(), 2);
+    for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
+        let resp = app
+            .client
+            .get(app.url(&format!(
+                "{prefix}/runs/search?experiment_ids={exp}&max_results=10"
+            )))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 405, "{prefix}");
+    }
     // Bad filters are 400, never 5xx.
     for bad in [
         "metrics.acc > 'a'",
@@ -727,3 +737,51 @@ async fn meta_endpoints(app: &TestApp) {
     assert_eq!(resp.status().as_u16(), 404);
 }
 on_both_backends!(meta, meta_endpoints);
+
+/// A legal log-batch of 100 params with 6000-character values (~620 KB, as
+/// the client's `log_params` sends) is stored whole; only bodies beyond the
+/// server's 32 MiB bound are refused, with a clear 400.
+async fn large_log_batch(app: &TestApp) {
+    let exp = app.create_experiment("big-batch").await;
+    let run = app.create_run(&exp, "r").await;
+    let params: Vec<Value> = (0..100)
+        .map(|i| json!({"key": format!("p{i:03}"), "value": format!("{i:03}").repeat(2000)}))
+        .collect();
+    let body = json!({"run_id": run, "params": params});
+    assert!(body.to_string().len() > 600_000);
+    let (status, reply) = app.post("runs/log-batch", body).await;
+    assert_eq!(status, 200, "{reply}");
+    let (_, got) = app.get(&format!("runs/get?run_id={run}")).await;
+    let stored = got["run"]["data"]["params"].as_array().unwrap();
+    assert_eq!(stored.len(), 100);
+    assert!(stored
+        .iter()
+        .all(|p| p["value"].as_str().unwrap().len() == 6000));
+
+    let huge = format!(
+        r#"{{"run_id": "{run}", "tags": [{{"key": "t", "value": "{}"}}]}}"#,
+        "x".repeat(33 * 1024 * 1024)
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/2.0/mlflow/runs/log-batch"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let reply: Value = resp.json().await.unwrap();
+    assert_eq!(reply["error_code"], "BAD_REQUEST");
+    assert!(
+        reply["message"].as_str().unwrap().contains("32 MiB"),
+        "{reply}"
+    );
+    let (_, got) = app.get(&format!("runs/get?run_id={run}")).await;
+    assert!(got["run"]["data"].get("tags").is_none_or(|t| t
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["key"] != "t")));
+}
+on_both_backends!(log_batch_size, large_log_batch);

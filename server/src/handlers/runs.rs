@@ -30,7 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/runs/log-batch").post(log_batch))
         .service(web::resource("/runs/log-inputs").post(log_inputs))
         .service(web::resource("/runs/outputs").post(log_outputs))
-        .service(web::resource("/runs/search").get(search).post(search))
+        // POST only, as in `mlflow server` (a GET is 405).
+        .service(web::resource("/runs/search").post(search))
         .service(web::resource("/metrics/get-history").get(get_history))
         .service(
             web::resource("/metrics/get-history-bulk-interval").get(get_history_bulk_interval),
