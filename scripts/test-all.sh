@@ -3,9 +3,11 @@
 # on SQLite and PostgreSQL, trainer collectives and DDP, the k8s launcher),
 # the offline Kubernetes gate (scripts/k8s-gate.sh), then
 # the compat suite with the official mlflow 3.17.2 client (and the 2.22
-# client for the training and registry flows).
+# client for the training and registry flows), which includes the MLflow
+# web UI driven page by page in headless chromium.
 # Needs PostgreSQL on 127.0.0.1:5432 (user root, trust). Installs what it
-# needs first (idempotent: Python venvs, libtorch from the torch wheel).
+# needs first (idempotent: Python venvs, libtorch from the torch wheel, the
+# UI build, chromium and playwright-core).
 # Ends with one summary line over all runners.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,13 @@ failed_steps=()
 scripts/setup-python.sh || exit 1
 eval "$(scripts/setup-libtorch.sh --env)" || exit 1
 scripts/setup-s3s.sh || exit 1
+# The MLflow web UI build (from the pinned mlflow wheel) and the browser
+# that drives it (Debian's chromium through npm playwright-core).
+FERROFLOW_UI_DIR=$(scripts/setup-ui.sh) || exit 1
+export FERROFLOW_UI_DIR
+scripts/setup-browser.sh || exit 1
+# The browser suite must not skip when chromium or playwright is missing.
+export FERROFLOW_REQUIRE_BROWSER=1
 # The S3 tests must not skip when the s3s-fs test server is missing.
 export FERROFLOW_REQUIRE_S3=1
 # The real MNIST test set lives in the shared folder beside the checkout.

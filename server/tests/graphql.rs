@@ -872,13 +872,19 @@ async fn deep_nesting(app: &TestApp) {
     let n = 50_000;
     for query in [
         format!("{{{}x{}}}", "a{".repeat(n), "}".repeat(n)),
-        format!("{{ test(inputString: {}) }}", "[".repeat(n) + &"]".repeat(n)),
+        format!(
+            "{{ test(inputString: {}) }}",
+            "[".repeat(n) + &"]".repeat(n)
+        ),
     ] {
         let (status, body) = gql_body(app, json!({ "query": query })).await;
         assert_eq!(status, 400, "{body}");
         assert_eq!(body["error_code"], "BAD_REQUEST", "{body}");
         assert!(
-            body["message"].as_str().unwrap().contains("nested too deeply"),
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("nested too deeply"),
             "{body}"
         );
     }
