@@ -440,7 +440,23 @@ def _point_mlflow_at(server, mp: pytest.MonkeyPatch):
     mp.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     mp.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
     mlflow.set_tracking_uri(server.url)
+    follow_tracking_uri_for_registry(mp)
     return MlflowClient(tracking_uri=server.url)
+
+
+def follow_tracking_uri_for_registry(mp: pytest.MonkeyPatch | None = None):
+    """Makes the model registry follow the tracking URI again. MLflow keeps a
+    registry URI set by ``set_registry_uri`` in a global and in
+    MLFLOW_REGISTRY_URI, so a module that set one (the trainer's) would send
+    every later module's registrations to its stopped server."""
+    import mlflow
+
+    if mp is not None:
+        mp.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    else:
+        os.environ.pop("MLFLOW_REGISTRY_URI", None)
+    # "" (not None) stops MLflow from reading the variable again.
+    mlflow.set_registry_uri("")
 
 
 def _end_active_runs():

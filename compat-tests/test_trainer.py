@@ -28,6 +28,7 @@ import pytest
 
 from conftest import (
     TARGET,
+    follow_tracking_uri_for_registry,
     Server,
     _stop,
     mnist_dir,
@@ -86,7 +87,8 @@ def client(tracking_server, monkeypatch_module):
     monkeypatch_module.setenv("MLFLOW_TRACKING_URI", tracking_server.url)
     mlflow.set_tracking_uri(tracking_server.url)
     mlflow.set_registry_uri(tracking_server.url)
-    return MlflowClient(tracking_uri=tracking_server.url, registry_uri=tracking_server.url)
+    yield MlflowClient(tracking_uri=tracking_server.url, registry_uri=tracking_server.url)
+    follow_tracking_uri_for_registry()
 
 
 @pytest.fixture(scope="module")
