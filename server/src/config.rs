@@ -301,6 +301,19 @@ pub struct Settings {
     pub port: u16,
     pub workers: usize,
     pub ui: UiSettings,
+    pub observability: ObservabilitySettings,
+}
+
+/// The Prometheus endpoint (`--expose-prometheus`, `--metrics-address`).
+/// The access log needs no setting: it is the `ferroflow::access` tracing
+/// target, filtered with `RUST_LOG` like every other log line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObservabilitySettings {
+    /// Serve `GET /metrics` (Prometheus text format).
+    pub prometheus: bool,
+    /// Serve `/metrics` on this separate `host:port` instead of the API's
+    /// port (the API port then has no `/metrics`); port 0 picks a free one.
+    pub metrics_address: Option<String>,
 }
 
 /// The web UI: where its build lives and the path prefix everything is

@@ -10,6 +10,7 @@ pub mod config;
 pub mod error;
 pub mod graphql;
 pub mod handlers;
+pub mod observe;
 pub mod request;
 pub mod search;
 pub mod startup;

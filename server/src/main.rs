@@ -2,7 +2,9 @@
 //! with the flags and environment variables of `mlflow server`.
 
 use clap::{ArgAction, Args, Parser, Subcommand};
-use ferroflow::config::{ArtifactSettings, DatabaseUri, Settings, UiSettings};
+use ferroflow::config::{
+    ArtifactSettings, DatabaseUri, ObservabilitySettings, Settings, UiSettings,
+};
 use ferroflow::startup::Application;
 use ferroflow::store::sql::SqlStore;
 use std::process::ExitCode;
@@ -88,6 +90,15 @@ struct ServerArgs {
     /// else .ui/mlflow-3.17.2/build in the checkout; see scripts/setup-ui.sh).
     #[arg(long, env = "FERROFLOW_UI_DIR")]
     ui_dir: Option<std::path::PathBuf>,
+    /// Serve Prometheus metrics on /metrics, as `mlflow server
+    /// --expose-prometheus DIR`. The directory is created if missing; one
+    /// ferroflow process keeps its metrics in memory and writes nothing there.
+    #[arg(long, env = "MLFLOW_EXPOSE_PROMETHEUS", value_name = "DIR")]
+    expose_prometheus: Option<std::path::PathBuf>,
+    /// Serve /metrics on this separate address (e.g. 0.0.0.0:9090) instead of
+    /// the API port; implies the Prometheus endpoint.
+    #[arg(long, env = "FERROFLOW_METRICS_ADDRESS", value_name = "HOST:PORT")]
+    metrics_address: Option<String>,
 }
 
 impl ServerArgs {
@@ -147,7 +158,16 @@ async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + 
             dir: UiSettings::locate_dir(args.ui_dir.clone()),
             static_prefix: UiSettings::parse_static_prefix(args.static_prefix.as_deref())?,
         },
+        observability: ObservabilitySettings {
+            prometheus: args.expose_prometheus.is_some() || args.metrics_address.is_some(),
+            metrics_address: args.metrics_address.clone(),
+        },
     };
+    if let Some(dir) = &args.expose_prometheus {
+        // `mlflow server` creates the directory; keep that contract.
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("--expose-prometheus {}: {e}", dir.display()))?;
+    }
     match &settings.ui.dir {
         Some(dir) => tracing::info!(ui_dir = %dir.display(), "serving the MLflow web UI"),
         None => tracing::warn!(

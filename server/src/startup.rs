@@ -7,6 +7,7 @@ use crate::artifacts::s3::{is_s3_uri, S3ArtifactRepository};
 use crate::artifacts::ArtifactRepository;
 use crate::config::Settings;
 use crate::handlers;
+use crate::observe::{self, metrics::Metrics, Scrape};
 use crate::store::logged_models::LoggedModelStore;
 use crate::store::registry::RegistryStore;
 use crate::store::sql::SqlStore;
@@ -34,6 +35,8 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate `--metrics-address` listener, when configured.
+    metrics_server: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -71,6 +74,19 @@ impl Application {
         );
         let workers = settings.workers;
         let store = Arc::new(store);
+        let scrape = Scrape {
+            metrics: Arc::new(Metrics::default()),
+            source: store.clone(),
+        };
+        let observability = settings.observability.clone();
+        // HTTP metrics are only recorded when someone can read them.
+        let recorded_metrics = observability
+            .prometheus
+            .then(|| web::Data::from(scrape.metrics.clone()));
+        let metrics_on_api_port =
+            observability.prometheus && observability.metrics_address.is_none();
+        let scrape_data = web::Data::new(scrape);
+        let scrape_data_for_metrics = scrape_data.clone();
         let state = web::Data::new(AppState {
             store: store.clone(),
             registry: store.clone(),
@@ -86,11 +102,21 @@ impl Application {
                 let prefix = prefix.clone();
                 routes = routes.configure(move |cfg| handlers::ui::prefix_redirect(cfg, &prefix));
             }
-            App::new()
-                .app_data(state.clone())
-                .wrap(actix_web::middleware::Compress::default())
-                .service(routes)
+            let mut app = App::new().app_data(state.clone());
+            if let Some(metrics) = &recorded_metrics {
+                app = app.app_data(metrics.clone());
+            }
+            if metrics_on_api_port {
+                app = app
+                    .app_data(scrape_data.clone())
+                    .configure(observe::metrics_route);
+            }
+            app.service(routes)
                 .default_service(web::to(handlers::not_found))
+                .wrap(actix_web::middleware::Compress::default())
+                // Outermost: it sees every response, 404s included, as sent
+                // (compressed) on the wire.
+                .wrap(actix_web::middleware::from_fn(observe::access::observe))
         })
         // Without TCP_NODELAY a response written in two segments (headers,
         // then a compressed or larger body) waits for the client's delayed
@@ -106,17 +132,61 @@ impl Application {
         .shutdown_timeout(10)
         .listen(listener)?
         .run();
-        Ok(Application { port, server })
+        let metrics_server = match &observability.metrics_address {
+            Some(address) => Some(metrics_server(address, scrape_data_for_metrics)?),
+            None => None,
+        };
+        Ok(Application {
+            port,
+            server,
+            metrics_server,
+        })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
-    /// Runs until the server stops (SIGTERM/SIGINT trigger a graceful stop).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    /// The port of the separate `/metrics` listener, when there is one.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(port, _)| *port)
     }
+
+    /// Runs until the server stops (SIGTERM/SIGINT trigger a graceful stop);
+    /// the metrics listener stops with it.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        match self.metrics_server {
+            None => self.server.await,
+            Some((_, metrics)) => {
+                let handle = metrics.handle();
+                let metrics_task = tokio::spawn(metrics);
+                let result = self.server.await;
+                handle.stop(true).await;
+                let _ = metrics_task.await;
+                result
+            }
+        }
+    }
+}
+
+/// `/metrics` alone on its own address, one worker: scrapes are rare and
+/// must not compete with the API's workers.
+fn metrics_server(address: &str, scrape: web::Data<Scrape>) -> anyhow_like::Result<(u16, Server)> {
+    let listener =
+        TcpListener::bind(address).map_err(|e| format!("--metrics-address {address}: {e}"))?;
+    let port = listener.local_addr()?.port();
+    tracing::info!(address, port, "serving Prometheus metrics");
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(scrape.clone())
+            .configure(observe::metrics_route)
+            .default_service(web::to(handlers::not_found))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)?
+    .run();
+    Ok((port, server))
 }
 
 /// A small boxed-error alias for start-up paths (no request is involved).

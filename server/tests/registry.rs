@@ -1531,6 +1531,7 @@ async fn ui_server(app: &TestApp) -> String {
         port: 0,
         workers: 1,
         ui: Default::default(),
+        observability: Default::default(),
     };
     let store = Arc::new(SqlStore::open(&settings.database).await.expect("store"));
     let artifacts: Arc<dyn ArtifactRepository> =

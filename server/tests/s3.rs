@@ -516,6 +516,7 @@ async fn spawn_app(server: &S3Server, serve: bool, default_root: Option<String>)
         port: 0,
         workers: 2,
         ui: Default::default(),
+        observability: Default::default(),
     };
     let app = Application::build(settings).await.expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());

@@ -335,9 +335,26 @@ fn ferroflow_deployment_meets_the_design() {
     assert_eq!(init["args"][0], "db");
     assert_eq!(init["args"][1], "upgrade");
     let server = &pod["containers"][0];
-    for probe in ["readinessProbe", "livenessProbe"] {
-        assert_eq!(server[probe]["httpGet"]["path"], "/health", "{probe}");
-    }
+    // Readiness asks the database; liveness only the process.
+    assert_eq!(server["readinessProbe"]["httpGet"]["path"], "/ready");
+    assert_eq!(server["livenessProbe"]["httpGet"]["path"], "/health");
+    // Prometheus metrics on their own port, not the Service's.
+    let args: Vec<&str> = server["args"]
+        .as_array()
+        .expect("server args")
+        .iter()
+        .filter_map(|a| a.as_str())
+        .collect();
+    let at = args
+        .iter()
+        .position(|a| *a == "--metrics-address")
+        .expect("--metrics-address");
+    assert_eq!(args.get(at + 1), Some(&"0.0.0.0:9090"));
+    assert!(server["ports"]
+        .as_array()
+        .expect("ports")
+        .iter()
+        .any(|p| p["name"] == "metrics" && p["containerPort"] == 9090));
     for c in all_containers(pod) {
         let sc = &c["securityContext"];
         assert_eq!(sc["readOnlyRootFilesystem"], true, "{}", c["name"]);

@@ -1,4 +1,4 @@
-//! Liveness, version and `server-info`.
+//! Liveness (`/health`), readiness (`/ready`), version and `server-info`.
 
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
@@ -6,15 +6,24 @@ use serde_json::json;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health))
+        .route("/ready", web::get().to(ready))
         .route("/version", web::get().to(version));
     for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
         cfg.route(&format!("{prefix}/server-info"), web::get().to(server_info));
     }
 }
 
-/// `OK` as `mlflow server` answers; 503 when the database does not answer,
-/// so a readiness probe can use it too.
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// Liveness: `OK` as `mlflow server` answers, whatever the database does
+/// (restarting the server would not bring a lost database back).
+async fn health() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .body("OK")
+}
+
+/// Readiness: `OK` when the database answers, else 503, so a replica that
+/// lost its database leaves the Service until it is back.
+async fn ready(state: web::Data<AppState>) -> HttpResponse {
     match state.store.ping().await {
         Ok(()) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")

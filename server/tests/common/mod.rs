@@ -83,6 +83,7 @@ pub async fn spawn_app_with(
         port: 0,
         workers: 2,
         ui: Default::default(),
+        observability: Default::default(),
     };
     adjust(&mut settings, dir.path());
     let app = Application::build(settings).await.expect("app starts");

@@ -16,6 +16,7 @@ mod metrics;
 mod query;
 mod registry;
 mod runs;
+mod stats;
 
 use super::{ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore};
 use crate::config::DatabaseUri;
