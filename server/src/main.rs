@@ -17,7 +17,14 @@ use std::process::ExitCode;
 )]
 struct Cli {
     /// Log as JSON lines instead of text (filter with RUST_LOG).
-    #[arg(long, global = true, env = "FERROFLOW_LOG_JSON")]
+    /// FERROFLOW_LOG_JSON takes true/false, 1/0, yes/no, on/off.
+    #[arg(
+        long,
+        global = true,
+        env = "FERROFLOW_LOG_JSON",
+        action = ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     log_json: bool,
     #[command(subcommand)]
     command: Command,
