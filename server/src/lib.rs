@@ -8,6 +8,7 @@
 pub mod artifacts;
 pub mod config;
 pub mod error;
+pub mod gc;
 pub mod graphql;
 pub mod handlers;
 pub mod observe;

@@ -39,6 +39,8 @@ enum Command {
         #[command(subcommand)]
         command: DbCommand,
     },
+    /// Permanently delete runs and experiments in the deleted lifecycle stage
+    Gc(ferroflow::gc::GcArgs),
 }
 
 #[derive(Subcommand)]
@@ -136,6 +138,7 @@ async fn main() -> ExitCode {
         Command::Db {
             command: DbCommand::Upgrade { url },
         } => db_upgrade(&url).await,
+        Command::Gc(args) => ferroflow::gc::run(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

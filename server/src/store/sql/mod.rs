@@ -11,6 +11,7 @@
 mod datasets;
 mod experiments;
 mod filters;
+pub mod gc;
 mod logged_models;
 mod metrics;
 mod query;
