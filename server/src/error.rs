@@ -143,8 +143,48 @@ impl ResponseError for ApiError {
     }
 }
 
+/// SQLSTATEs of a lost or refused database connection: class 08
+/// (connection exception), 57P01 `admin_shutdown`, 57P02 `crash_shutdown`,
+/// 57P03 `cannot_connect_now` (starting up / shutting down), 53300
+/// `too_many_connections`.
+fn is_connection_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+}
+
+/// The message a client gets when the database cannot be reached; the
+/// driver's own text (addresses, OS errors) goes to the server log only.
+const DATABASE_UNAVAILABLE: &str =
+    "The tracking database is temporarily unavailable (connection lost or refused). Try again later.";
+
+/// `Some(message)` for an error that says the database (not the request) is
+/// the problem: a connection that broke, was refused or timed out.
+fn connection_failure(err: &sqlx::Error) -> Option<&'static str> {
+    match err {
+        sqlx::Error::PoolTimedOut => Some(
+            "Timed out waiting for a database connection: the tracking database is down or \
+             overloaded. Try again later.",
+        ),
+        sqlx::Error::PoolClosed => Some(
+            "The database connection pool is closed (the server is \
+             shutting down).",
+        ),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+            Some(DATABASE_UNAVAILABLE)
+        }
+        sqlx::Error::Database(db) => db
+            .code()
+            .filter(|code| is_connection_sqlstate(code))
+            .map(|_| DATABASE_UNAVAILABLE),
+        _ => None,
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
+        if let Some(message) = connection_failure(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return ApiError::new(ErrorCode::TemporarilyUnavailable, message);
+        }
         if let sqlx::Error::Database(db) = &err {
             // SQLSTATE classes: 23505 unique (PG), 2067/1555 unique (SQLite extended codes),
             // 22001 string too long (PG), 5/517/"database is locked" busy (SQLite).
@@ -159,12 +199,6 @@ impl From<sqlx::Error> for ApiError {
             if code == "5" || code == "517" || text.contains("database is locked") {
                 return ApiError::new(ErrorCode::TemporarilyUnavailable, text);
             }
-        }
-        if matches!(err, sqlx::Error::PoolTimedOut) {
-            return ApiError::new(
-                ErrorCode::TemporarilyUnavailable,
-                "Timed out waiting for a database connection.",
-            );
         }
         ApiError::internal(format!("Database error: {err}"))
     }
@@ -205,6 +239,118 @@ mod tests {
             ErrorCode::InvalidState.status(),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    /// A database error with a chosen SQLSTATE, as a driver reports it.
+    #[derive(Debug)]
+    struct FakeDbError {
+        code: &'static str,
+        message: &'static str,
+    }
+
+    impl fmt::Display for FakeDbError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.message)
+        }
+    }
+
+    impl std::error::Error for FakeDbError {}
+
+    impl sqlx::error::DatabaseError for FakeDbError {
+        fn message(&self) -> &str {
+            self.message
+        }
+        fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+            Some(self.code.into())
+        }
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            match self.code {
+                "23505" => sqlx::error::ErrorKind::UniqueViolation,
+                _ => sqlx::error::ErrorKind::Other,
+            }
+        }
+    }
+
+    fn db_error(code: &'static str, message: &'static str) -> ApiError {
+        sqlx::Error::Database(Box::new(FakeDbError { code, message })).into()
+    }
+
+    fn assert_unavailable(err: ApiError, what: &str) {
+        assert_eq!(err.code, ErrorCode::TemporarilyUnavailable, "{what}: {err}");
+        assert_eq!(err.code.status(), StatusCode::SERVICE_UNAVAILABLE, "{what}");
+        for internal in [
+            "127.0.0.1",
+            "os error",
+            "sqlx",
+            "error communicating",
+            "terminating",
+        ] {
+            assert!(!err.message.contains(internal), "{what}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn lost_connections_are_temporarily_unavailable() {
+        use std::io::{Error as IoError, ErrorKind};
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+            ErrorKind::UnexpectedEof,
+            ErrorKind::TimedOut,
+        ] {
+            let io = IoError::new(kind, "connect 127.0.0.1:5432: os error 111");
+            assert_unavailable(sqlx::Error::Io(io).into(), &format!("{kind:?}"));
+        }
+        assert_unavailable(sqlx::Error::PoolTimedOut.into(), "pool timed out");
+        assert_unavailable(sqlx::Error::PoolClosed.into(), "pool closed");
+        assert_unavailable(
+            sqlx::Error::Tls("handshake with 127.0.0.1 failed".into()).into(),
+            "tls",
+        );
+        assert_unavailable(
+            sqlx::Error::Protocol("unexpected EOF from 127.0.0.1".into()).into(),
+            "protocol",
+        );
+        for code in [
+            "57P01", "57P02", "57P03", "08006", "08001", "08003", "53300",
+        ] {
+            assert_unavailable(
+                db_error(code, "terminating connection due to administrator command"),
+                code,
+            );
+        }
+    }
+
+    #[test]
+    fn other_database_errors_keep_their_codes() {
+        assert_eq!(
+            db_error("23505", "duplicate key").code,
+            ErrorCode::ResourceAlreadyExists
+        );
+        assert_eq!(db_error("22001", "too long").code, ErrorCode::BadRequest);
+        let busy = db_error("5", "database is locked");
+        assert_eq!(busy.code, ErrorCode::TemporarilyUnavailable);
+        assert_eq!(busy.message, "database is locked");
+        // A syntax error or a missing table is the server's fault: 500.
+        for code in ["42601", "42P01", "57014", "XX000"] {
+            let err = db_error(code, "boom");
+            assert_eq!(err.code, ErrorCode::InternalError, "{code}");
+            assert!(err.message.contains("boom"), "{code}");
+        }
+        let err: ApiError = sqlx::Error::RowNotFound.into();
+        assert_eq!(err.code, ErrorCode::InternalError);
+        let err: ApiError = sqlx::Error::WorkerCrashed.into();
+        assert_eq!(err.code, ErrorCode::InternalError);
     }
 
     #[test]

@@ -54,6 +54,28 @@ pub(crate) fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
+// Pool settings (named here until they become configuration settings).
+
+/// How long a request waits for a SQLite connection. The writer is a single
+/// connection that every write queues for in-process, so this is a queue
+/// bound under load, not a liveness check (a local file does not go away).
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+/// PostgreSQL connections per server process.
+const POSTGRES_MAX_CONNECTIONS: u32 = 16;
+/// How long a request waits for a PostgreSQL connection, connecting
+/// included: sqlx retries a refused connect until then, and it also bounds a
+/// connect to a host that does not answer. When the database is down each
+/// request fails with `503 TEMPORARILY_UNAVAILABLE` after at most this long,
+/// instead of waiting for the TCP timeouts.
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pooled PostgreSQL connections are pinged before they are handed out, so
+/// a connection the server closed (restart, failover, `pg_terminate_backend`)
+/// is replaced instead of failing the request that drew it.
+const POSTGRES_TEST_BEFORE_ACQUIRE: bool = true;
+/// Idle PostgreSQL connections are closed after this (a firewall or proxy
+/// may drop them silently long before).
+const POSTGRES_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
 const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 30000; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;";
 
@@ -72,7 +94,7 @@ impl SqlStore {
                 let options = |max: u32| {
                     AnyPoolOptions::new()
                         .max_connections(max)
-                        .acquire_timeout(Duration::from_secs(60))
+                        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute(SQLITE_PRAGMAS).await?;
@@ -93,8 +115,10 @@ impl SqlStore {
             }
             DatabaseUri::Postgres { .. } => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                    .test_before_acquire(POSTGRES_TEST_BEFORE_ACQUIRE)
+                    .idle_timeout(POSTGRES_IDLE_TIMEOUT)
                     .connect(&url)
                     .await?;
                 (pool.clone(), pool, Dialect::Postgres)
