@@ -338,9 +338,26 @@ impl Drop for TempFile {
     }
 }
 
-#[async_trait]
-impl ArtifactRepository for LocalArtifactRepository {
-    async fn put(&self, path: &ArtifactPath, mut body: ByteStream) -> ApiResult<()> {
+/// Reads and drops the rest of an upload body after a failed write, so the
+/// client, which sends its whole body before it reads the answer, gets the
+/// error and its connection stays usable. (actix-http 3.20 does not resume
+/// reading a chunked body whose consumer was dropped while the connection
+/// was paused for backpressure: the connection would stall.) Stops at the
+/// body's end or its first read error.
+pub(super) async fn discard_rest<S>(body: &mut S)
+where
+    S: futures_util::Stream<Item = io::Result<bytes::Bytes>> + Unpin,
+{
+    while let Some(Ok(_)) = body.next().await {}
+}
+
+impl LocalArtifactRepository {
+    /// [`ArtifactRepository::put`] until the first error (the body may be
+    /// left half-read). The bytes go to a temporary file beside the
+    /// destination (hidden from listings), renamed over it once the whole
+    /// body is written: a reader never sees a partial file, and a failed or
+    /// abandoned upload leaves nothing behind.
+    async fn put_body(&self, path: &ArtifactPath, body: &mut ByteStream) -> ApiResult<()> {
         let p = path.clone();
         let (dir, dest) = self.blocking(move |root| prepare_put(root, &p)).await?;
         let tmp_path = dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple()));
@@ -371,6 +388,17 @@ impl ArtifactRepository for LocalArtifactRepository {
             .map_err(|e| io_error("write", path, e))?;
         guard.disarm();
         Ok(())
+    }
+}
+
+#[async_trait]
+impl ArtifactRepository for LocalArtifactRepository {
+    async fn put(&self, path: &ArtifactPath, mut body: ByteStream) -> ApiResult<()> {
+        let result = self.put_body(path, &mut body).await;
+        if result.is_err() {
+            discard_rest(&mut body).await;
+        }
+        result
     }
 
     async fn get(&self, path: &ArtifactPath) -> ApiResult<Download> {

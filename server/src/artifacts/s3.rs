@@ -51,6 +51,16 @@ const PARTS_PER_SIZE_STEP: u32 = 2_000;
 const UPLOAD_URL_TTL: Duration = Duration::from_secs(3600);
 /// Keys per `DeleteObjects` call (S3's maximum).
 const DELETE_BATCH: usize = 1000;
+/// How long a TCP (and TLS) connect to the S3 endpoint may take. An
+/// endpoint that is down answers uploads, downloads and listings with `503
+/// TEMPORARILY_UNAVAILABLE` after at most this (times the SDK's three
+/// attempts) instead of hanging.
+const S3_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long S3 may take to start answering a request once it is sent (the
+/// request body included: up to one part, 8 MiB at first, so this allows
+/// about 70 KB/s). A store that accepts connections but never answers fails
+/// the request after this instead of holding it forever.
+const S3_READ_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// An upload body that may be polled after its end.
 type Body = futures_util::stream::Fuse<ByteStream>;
@@ -203,6 +213,12 @@ pub fn build_client(settings: &S3Settings) -> ApiResult<Client> {
         .region(region)
         .credentials_provider(credentials)
         .http_client(http)
+        .timeout_config(
+            aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                .connect_timeout(S3_CONNECT_TIMEOUT)
+                .read_timeout(S3_READ_TIMEOUT)
+                .build(),
+        )
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
         .force_path_style(
@@ -458,8 +474,19 @@ fn s3_error<E>(what: &str, err: SdkError<E>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    if let Some(reason) = unreachable_reason(&err) {
+        // The SDK's text (connector internals, addresses) is for the log.
+        tracing::warn!(error = %DisplayErrorContext(&err), "S3 unreachable");
+        return ApiError::new(
+            ErrorCode::TemporarilyUnavailable,
+            format!("{what}: the artifact store (S3) is unreachable ({reason}). Try again later."),
+        );
+    }
     let (code, status) = error_code(&err);
     let mlflow_code = match (code.as_deref(), status) {
+        (Some("SlowDown" | "ServiceUnavailable" | "RequestTimeout"), _) | (_, Some(503)) => {
+            ErrorCode::TemporarilyUnavailable
+        }
         (Some("NoSuchKey" | "NoSuchBucket" | "NoSuchUpload" | "NotFound"), _) | (_, Some(404)) => {
             ErrorCode::ResourceDoesNotExist
         }
@@ -487,6 +514,30 @@ where
         },
     };
     ApiError::new(mlflow_code, format!("{what}: {detail}"))
+}
+
+/// Why a call got no answer from S3 at all (the endpoint refused or dropped
+/// the connection, or did not answer in time); `None` when S3 answered.
+fn unreachable_reason<E>(err: &SdkError<E>) -> Option<&'static str> {
+    match err {
+        SdkError::TimeoutError(_) => Some("no answer in time"),
+        SdkError::DispatchFailure(failure) => Some(if failure.is_timeout() {
+            "no answer in time"
+        } else if failure.is_io() {
+            "connection failed"
+        } else {
+            "request could not be sent"
+        }),
+        // Typically the connection closed before a whole answer came.
+        SdkError::ResponseError(_) => Some("incomplete answer"),
+        _ => None,
+    }
+}
+
+/// Whether `err` means S3 could not be reached (nothing to learn from
+/// further calls).
+fn is_unreachable<E>(err: &SdkError<E>) -> bool {
+    unreachable_reason(err).is_some()
 }
 
 fn no_such_artifact(path: &ArtifactPath) -> ApiError {
@@ -591,8 +642,9 @@ impl S3ArtifactRepository {
         self.part_size << doublings
     }
 
-    /// Whether anything lies below `path` (a "directory").
-    async fn has_children(&self, path: &ArtifactPath) -> ApiResult<bool> {
+    /// Whether anything lies below `path` (a "directory"); `what` names the
+    /// operation in an error message.
+    async fn has_children(&self, path: &ArtifactPath, what: &str) -> ApiResult<bool> {
         let out = self
             .client
             .list_objects_v2()
@@ -601,7 +653,7 @@ impl S3ArtifactRepository {
             .max_keys(1)
             .send()
             .await
-            .map_err(|e| s3_error(&format!("Cannot list artifacts under '{path}'"), e))?;
+            .map_err(|e| s3_error(what, e))?;
         Ok(out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
     }
 
@@ -609,7 +661,7 @@ impl S3ArtifactRepository {
     /// HEAD: some stores fail a HEAD on a "directory" (a file-system backend
     /// sees a folder), and the first key listed under a prefix is the
     /// prefix itself when it exists.
-    async fn is_file(&self, path: &ArtifactPath) -> ApiResult<bool> {
+    async fn is_file(&self, path: &ArtifactPath, what: &str) -> ApiResult<bool> {
         let key = self.key(path);
         let out = self
             .client
@@ -619,7 +671,7 @@ impl S3ArtifactRepository {
             .max_keys(1)
             .send()
             .await
-            .map_err(|e| s3_error(&format!("Cannot list artifacts under '{path}'"), e))?;
+            .map_err(|e| s3_error(what, e))?;
         Ok(out.contents().first().and_then(|o| o.key()) == Some(key.as_str()))
     }
 
@@ -637,14 +689,21 @@ impl S3ArtifactRepository {
         if is_not_found(&err) {
             return self.missing_file_error(path).await;
         }
-        if self.has_children(path).await.unwrap_or(false) {
+        if is_unreachable(&err) {
+            return s3_error(&format!("Cannot read artifact '{path}'"), err);
+        }
+        let what = format!("Cannot read artifact '{path}'");
+        if self.has_children(path, &what).await.unwrap_or(false) {
             return not_a_file(path);
         }
         s3_error(&format!("Cannot read artifact '{path}'"), err)
     }
 
     async fn missing_file_error(&self, path: &ArtifactPath) -> ApiError {
-        match self.has_children(path).await {
+        match self
+            .has_children(path, &format!("Cannot read artifact '{path}'"))
+            .await
+        {
             Ok(true) => not_a_file(path),
             Ok(false) => no_such_artifact(path),
             Err(e) => e,
@@ -664,10 +723,11 @@ impl S3ArtifactRepository {
             ancestors.push(current);
             current = next;
         }
+        let what = format!("Cannot write artifact '{path}'");
         let ancestor_checks =
-            futures_util::future::try_join_all(ancestors.iter().map(|a| self.is_file(a)));
+            futures_util::future::try_join_all(ancestors.iter().map(|a| self.is_file(a, &what)));
         let (is_dir, files) =
-            futures_util::future::try_join(self.has_children(path), ancestor_checks).await?;
+            futures_util::future::try_join(self.has_children(path, &what), ancestor_checks).await?;
         if is_dir {
             return Err(not_a_file(path));
         }
@@ -850,26 +910,23 @@ impl S3ArtifactRepository {
         let rest = key.strip_prefix(prefix)?.trim_end_matches('/');
         (!rest.is_empty() && !rest.contains('/') && rest != "." && rest != "..").then_some(rest)
     }
-}
 
-#[async_trait]
-impl ArtifactRepository for S3ArtifactRepository {
-    async fn put(&self, path: &ArtifactPath, body: ByteStream) -> ApiResult<()> {
+    /// [`ArtifactRepository::put`] until the first error (the body may be
+    /// left half-read).
+    async fn put_body(&self, path: &ArtifactPath, body: &mut Body) -> ApiResult<()> {
         if path.is_root() {
             return Err(invalid_path());
         }
         self.check_writable(path).await?;
-        // Fused: the end of the body may be asked for more than once.
-        let mut body = body.fuse();
         let key = self.key(path);
         let mut carry = None;
-        let first = Self::fill(&mut body, &mut carry, self.part_size).await?;
+        let first = Self::fill(body, &mut carry, self.part_size).await?;
         if first.len() < self.part_size {
             return self.put_object(path, &key, first).await;
         }
         // At least a whole part: one more chunk decides between a single
         // PutObject (exactly one part) and a multipart upload.
-        let second = Self::fill(&mut body, &mut carry, self.part_size_for(2)).await?;
+        let second = Self::fill(body, &mut carry, self.part_size_for(2)).await?;
         if second.is_empty() {
             return self.put_object(path, &key, first).await;
         }
@@ -893,7 +950,7 @@ impl ArtifactRepository for S3ArtifactRepository {
         };
         let result = async {
             let parts = self
-                .stream_parts(path, &key, &upload_id, first, second, &mut body, &mut carry)
+                .stream_parts(path, &key, &upload_id, first, second, body, &mut carry)
                 .await?;
             self.client
                 .complete_multipart_upload()
@@ -922,6 +979,21 @@ impl ArtifactRepository for S3ArtifactRepository {
                 Err(e)
             }
         }
+    }
+}
+
+#[async_trait]
+impl ArtifactRepository for S3ArtifactRepository {
+    async fn put(&self, path: &ArtifactPath, body: ByteStream) -> ApiResult<()> {
+        // Fused: the end of the body may be asked for more than once.
+        let mut body = body.fuse();
+        let result = self.put_body(path, &mut body).await;
+        if result.is_err() {
+            // Read what the client still sends, so that it gets the answer
+            // and its connection stays usable.
+            super::local::discard_rest(&mut body).await;
+        }
+        result
     }
 
     async fn get(&self, path: &ArtifactPath) -> ApiResult<Download> {
@@ -1366,6 +1438,78 @@ mod tests {
             attachment("données.txt"),
             "attachment; filename*=UTF-8''donn%C3%A9es.txt"
         );
+    }
+
+    /// A repository whose endpoint refuses connections (a port nothing
+    /// listens on).
+    fn unreachable_repo() -> S3ArtifactRepository {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let settings = S3Settings {
+            endpoint_url: Some(format!("http://127.0.0.1:{port}")),
+            access_key_id: Some("AKID".into()),
+            secret_access_key: Some("secret".into()),
+            ..S3Settings::default()
+        };
+        S3ArtifactRepository::with_client(
+            build_client(&settings).unwrap(),
+            loc("s3://bucket/prefix"),
+            &settings,
+        )
+    }
+
+    fn assert_unreachable(err: ApiError, what: &str) {
+        assert_eq!(err.code, ErrorCode::TemporarilyUnavailable, "{what}: {err}");
+        assert!(err.message.contains("(S3) is unreachable"), "{what}: {err}");
+        for internal in ["127.0.0.1", "dispatch", "os error", "hyper", "Connect"] {
+            assert!(!err.message.contains(internal), "{what}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn unreachable_endpoint_is_temporarily_unavailable() {
+        let repo = unreachable_repo();
+        let path = ArtifactPath::parse("run/file.txt").unwrap();
+        let started = std::time::Instant::now();
+        let body = futures_util::stream::iter(vec![Ok(Bytes::from_static(b"data"))]).boxed();
+        assert_unreachable(repo.put(&path, body).await.err().unwrap(), "put");
+        assert_unreachable(repo.get(&path).await.err().unwrap(), "get");
+        assert_unreachable(
+            repo.list(&ArtifactPath::root()).await.err().unwrap(),
+            "list",
+        );
+        assert_unreachable(repo.delete(&path).await.err().unwrap(), "delete");
+        // Refused connections are retried briefly, never for long.
+        assert!(started.elapsed() < Duration::from_secs(60));
+    }
+
+    #[test]
+    fn s3_answers_keep_their_codes() {
+        use aws_sdk_s3::operation::get_object::GetObjectError;
+        use aws_smithy_runtime_api::http::{Response, StatusCode as HttpStatus};
+        use aws_smithy_types::body::SdkBody;
+        use aws_smithy_types::error::ErrorMetadata;
+        let answer = |status: u16, code: &str| {
+            let err = GetObjectError::generic(ErrorMetadata::builder().code(code).build());
+            let raw = Response::new(HttpStatus::try_from(status).unwrap(), SdkBody::empty());
+            s3_error(
+                "Cannot read artifact 'x'",
+                SdkError::service_error(err, raw),
+            )
+            .code
+        };
+        assert_eq!(answer(503, "SlowDown"), ErrorCode::TemporarilyUnavailable);
+        assert_eq!(answer(503, "Other"), ErrorCode::TemporarilyUnavailable);
+        assert_eq!(answer(500, "InternalError"), ErrorCode::InternalError);
+        assert_eq!(answer(403, "AccessDenied"), ErrorCode::PermissionDenied);
+        assert_eq!(answer(404, "NoSuchKey"), ErrorCode::ResourceDoesNotExist);
+        let timeout: SdkError<GetObjectError> = SdkError::timeout_error("attempt timed out");
+        let err = s3_error("Cannot read artifact 'x'", timeout);
+        assert_unreachable(err.clone(), "timeout");
+        assert!(err.message.contains("no answer in time"), "{err}");
     }
 
     #[test]
