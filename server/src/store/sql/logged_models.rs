@@ -1175,9 +1175,11 @@ async fn insert_key_values(
 
 #[async_trait]
 impl LoggedModelStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_logged_model(&self, model: NewLoggedModel) -> ApiResult<LoggedModel> {
         self.create_logged_model_impl(model).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_logged_model(
         &self,
         model_id: &str,
@@ -1185,6 +1187,7 @@ impl LoggedModelStore for SqlStore {
     ) -> ApiResult<LoggedModel> {
         self.get_logged_model_impl(model_id, allow_deleted).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn finalize_logged_model(
         &self,
         model_id: &str,
@@ -1192,21 +1195,27 @@ impl LoggedModelStore for SqlStore {
     ) -> ApiResult<LoggedModel> {
         self.finalize_logged_model_impl(model_id, status).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn log_logged_model_params(&self, model_id: &str, params: &[KeyValue]) -> ApiResult<()> {
         self.log_logged_model_params_impl(model_id, params).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_logged_model_tags(&self, model_id: &str, tags: &[KeyValue]) -> ApiResult<()> {
         self.set_logged_model_tags_impl(model_id, tags).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> ApiResult<()> {
         self.delete_logged_model_tag_impl(model_id, key).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_logged_model(&self, model_id: &str) -> ApiResult<()> {
         self.delete_logged_model_impl(model_id).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn search_logged_models(&self, query: &LoggedModelQuery) -> ApiResult<Page<LoggedModel>> {
         self.search_logged_models_impl(query).await
     }
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn record_logged_model(&self, run_id: &str, model: Map<String, Value>) -> ApiResult<()> {
         self.record_logged_model_impl(run_id, model).await
     }

@@ -641,6 +641,7 @@ fn already_exists(name: &str, existing_is_prompt: bool, new_is_prompt: bool) -> 
 
 #[async_trait]
 impl RegistryStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_registered_model(
         &self,
         model: NewRegisteredModel,
@@ -704,11 +705,13 @@ impl RegistryStore for SqlStore {
         Ok(created)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_registered_model(&self, name: &str) -> ApiResult<RegisteredModel> {
         let mut conn = self.pool.acquire().await?;
         load_registered_model(&mut conn, name).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn rename_registered_model(
         &self,
         name: &str,
@@ -756,6 +759,7 @@ impl RegistryStore for SqlStore {
         Ok(renamed)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_registered_model(
         &self,
         name: &str,
@@ -779,6 +783,7 @@ impl RegistryStore for SqlStore {
         Ok(updated)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_registered_model(&self, name: &str) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         require_registered_model(&mut tx, name).await?;
@@ -800,6 +805,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn search_registered_models(
         &self,
         query: &RegistrySearch,
@@ -843,6 +849,7 @@ impl RegistryStore for SqlStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_latest_versions(
         &self,
         name: &str,
@@ -876,6 +883,7 @@ impl RegistryStore for SqlStore {
         Ok(versions)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         require_registered_model(&mut tx, name).await?;
@@ -892,6 +900,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_registered_model_tag(&self, name: &str, key: &str) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         require_registered_model(&mut tx, name).await?;
@@ -904,6 +913,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_registered_model_alias(
         &self,
         name: &str,
@@ -925,6 +935,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         require_registered_model(&mut tx, name).await?;
@@ -939,6 +950,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> ApiResult<ModelVersion> {
         if alias.to_lowercase() == "latest" {
             let latest = self.get_latest_versions(name, &[]).await?;
@@ -964,6 +976,7 @@ impl RegistryStore for SqlStore {
         load_model_version(&mut conn, name, version).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn create_model_version(&self, new: NewModelVersion) -> ApiResult<ModelVersion> {
         let now = now_millis();
         let mut run_id = new.run_id.clone();
@@ -1066,11 +1079,13 @@ impl RegistryStore for SqlStore {
         Ok(created)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_model_version(&self, name: &str, version: i64) -> ApiResult<ModelVersion> {
         let mut conn = self.pool.acquire().await?;
         load_model_version(&mut conn, name, version).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_model_version(
         &self,
         name: &str,
@@ -1097,6 +1112,7 @@ impl RegistryStore for SqlStore {
         Ok(updated)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_model_version(&self, name: &str, version: i64) -> ApiResult<()> {
         let now = now_millis();
         let mut tx = self.writer.begin().await?;
@@ -1129,6 +1145,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn search_model_versions(&self, query: &RegistrySearch) -> ApiResult<Page<ModelVersion>> {
         let clauses = parse_model_version_filter(&query.filter)?;
         let order = model_version_order_sql(&query.order_by)?;
@@ -1170,6 +1187,7 @@ impl RegistryStore for SqlStore {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn transition_model_version_stage(
         &self,
         name: &str,
@@ -1212,11 +1230,13 @@ impl RegistryStore for SqlStore {
         Ok(moved)
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_model_version_download_uri(&self, name: &str, version: i64) -> ApiResult<String> {
         let mut conn = self.pool.acquire().await?;
         download_uri(&mut conn, name, version).await
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn set_model_version_tag(
         &self,
         name: &str,
@@ -1241,6 +1261,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         model_version_row(&mut tx, name, version).await?;
@@ -1256,6 +1277,7 @@ impl RegistryStore for SqlStore {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn get_logged_model_ref(&self, model_id: &str) -> ApiResult<Option<LoggedModelRef>> {
         let mut conn = self.pool.acquire().await?;
         logged_model_ref(&mut conn, model_id).await
