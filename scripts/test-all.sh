@@ -27,6 +27,9 @@ scripts/setup-browser.sh || exit 1
 export FERROFLOW_REQUIRE_BROWSER=1
 # The S3 tests must not skip when the s3s-fs test server is missing.
 export FERROFLOW_REQUIRE_S3=1
+# The PostgreSQL-restart test runs its own private cluster: it must not skip
+# when the server binaries (initdb, pg_ctl) are missing.
+export FERROFLOW_REQUIRE_PG_CLUSTER=1
 # The real MNIST test set lives in the shared folder beside the checkout.
 export MNIST_DIR=${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}
 
