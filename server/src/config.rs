@@ -1,6 +1,9 @@
 //! Server settings: the backend store URI in MLflow's spellings, artifact
-//! roots, and the listening address. The CLI (`main.rs`) fills these from
-//! flags or MLflow's environment variables; tests build them directly.
+//! roots, the listening address, request limits and pool sizes. The CLI
+//! (`main.rs`) fills these from flags or MLflow's environment variables and
+//! is the only place that reads the process environment; the library and
+//! the tests build them directly, so a developer's `AWS_*` or `MLFLOW_*`
+//! variables never change what a test sees.
 
 use crate::error::{ApiError, ApiResult};
 use std::fmt;
@@ -114,6 +117,10 @@ pub struct ArtifactSettings {
     pub artifacts_destination: String,
     /// How to reach S3 (used for an `s3://` destination or root).
     pub s3: S3Settings,
+    /// `MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES`: host-addressed URI
+    /// schemes (lower-case) whose URIs may name hosts other than the
+    /// server's own artifact storage.
+    pub allowed_host_addressed_schemes: Vec<String>,
 }
 
 impl ArtifactSettings {
@@ -132,8 +139,19 @@ impl ArtifactSettings {
             default_artifact_root,
             serve_artifacts,
             artifacts_destination,
-            s3: S3Settings::from_env(),
+            // The CLI sets `s3` from the environment (`S3Settings::from_env`).
+            s3: S3Settings::default(),
+            allowed_host_addressed_schemes: Vec::new(),
         }
+    }
+
+    /// The comma-separated list of
+    /// `MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES`.
+    pub fn parse_schemes(list: &str) -> Vec<String> {
+        list.split(',')
+            .map(|s| s.trim().to_ascii_lowercase())
+            .filter(|s| !s.is_empty())
+            .collect()
     }
 
     /// `artifact_location` of a new experiment: `<root>/<id>`.
@@ -302,6 +320,70 @@ pub struct Settings {
     pub workers: usize,
     pub ui: UiSettings,
     pub observability: ObservabilitySettings,
+    pub limits: RequestLimits,
+    pub pool: PoolSettings,
+}
+
+/// The request policies `mlflow server` reads from its environment on each
+/// request; here they are read once at start-up and handed to the handlers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// `MLFLOW_TRUNCATE_LONG_VALUES`: truncate param values over 6000 and
+    /// tag values over 8000 characters (true) or refuse them (false).
+    pub truncate_long_values: bool,
+    /// `MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH`: longest experiment
+    /// `artifact_location`.
+    pub artifact_location_max_length: usize,
+    /// `MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS`.
+    pub graphql_max_root_fields: usize,
+    /// `MLFLOW_SERVER_GRAPHQL_MAX_ALIASES`.
+    pub graphql_max_aliases: usize,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            truncate_long_values: true,
+            artifact_location_max_length: crate::validation::DEFAULT_ARTIFACT_LOCATION_MAX_LENGTH,
+            graphql_max_root_fields: 10,
+            graphql_max_aliases: 10,
+        }
+    }
+}
+
+/// MLflow's boolean environment variables (`_BooleanEnvironmentVariable`):
+/// `true`/`false`/`1`/`0`, any case; anything else is refused (MLflow raises
+/// too), here at start-up rather than on a request.
+pub fn parse_mlflow_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(format!(
+            "expected one of true, false, 1, 0 (any case), got '{value}'"
+        )),
+    }
+}
+
+/// A click boolean flag's environment value (`mlflow server
+/// --serve-artifacts` reads `MLFLOW_SERVE_ARTIFACTS` this way).
+pub fn parse_click_bool(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "t" | "yes" | "y" | "on" => Ok(true),
+        "0" | "false" | "f" | "no" | "n" | "off" => Ok(false),
+        _ => Err(format!("'{value}' is not a valid boolean")),
+    }
+}
+
+/// Database connection pools. `None` keeps the backend's default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// PostgreSQL: connections per server process (default 16); SQLite: read
+    /// connections (default 4; writes always share one connection).
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a connection, connecting included
+    /// (default: PostgreSQL 5 s, so a lost database answers 503 quickly;
+    /// SQLite 60 s, the queue for its single writer).
+    pub acquire_timeout: Option<std::time::Duration>,
 }
 
 /// The Prometheus endpoint (`--expose-prometheus`, `--metrics-address`).
@@ -392,6 +474,49 @@ impl UiSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn boolean_variables_read_as_mlflow_reads_them() {
+        for (value, expected) in [
+            ("true", true),
+            ("TRUE", true),
+            ("1", true),
+            ("False", false),
+            ("0", false),
+        ] {
+            assert_eq!(parse_mlflow_bool(value), Ok(expected), "{value}");
+        }
+        for bogus in ["yes", "on", "", "2"] {
+            assert!(parse_mlflow_bool(bogus).is_err(), "{bogus}");
+        }
+        for (value, expected) in [
+            ("yes", true),
+            ("on", true),
+            ("t", true),
+            ("no", false),
+            ("off", false),
+            ("0", false),
+        ] {
+            assert_eq!(parse_click_bool(value), Ok(expected), "{value}");
+        }
+        assert!(parse_click_bool("maybe").is_err());
+    }
+
+    #[test]
+    fn scheme_lists_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            ArtifactSettings::parse_schemes(" HTTP, https ,,"),
+            vec!["http".to_string(), "https".to_string()]
+        );
+        assert!(ArtifactSettings::parse_schemes("").is_empty());
+    }
+
+    #[test]
+    fn artifact_settings_do_not_read_the_environment() {
+        // The CLI fills `s3` from AWS_* / MLFLOW_S3_*; the library never does.
+        let s = ArtifactSettings::resolve(None, None, true);
+        assert_eq!(s.s3, S3Settings::default());
+    }
 
     #[test]
     fn static_prefix_rules_match_mlflow_server() {

@@ -312,6 +312,7 @@ impl ArtifactStores {
                 serve_artifacts: true,
                 artifacts_destination: destination.to_string(),
                 s3,
+                allowed_host_addressed_schemes: Vec::new(),
             },
             proxy,
             proxy_is_s3,

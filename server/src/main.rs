@@ -3,7 +3,8 @@
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use ferroflow::config::{
-    ArtifactSettings, DatabaseUri, ObservabilitySettings, Settings, UiSettings,
+    parse_click_bool, parse_mlflow_bool, ArtifactSettings, DatabaseUri, ObservabilitySettings,
+    PoolSettings, RequestLimits, S3Settings, Settings, UiSettings,
 };
 use ferroflow::startup::Application;
 use ferroflow::store::sql::SqlStore;
@@ -108,24 +109,77 @@ struct ServerArgs {
     /// the API port; implies the Prometheus endpoint.
     #[arg(long, env = "FERROFLOW_METRICS_ADDRESS", value_name = "HOST:PORT")]
     metrics_address: Option<String>,
+    /// `MLFLOW_SERVE_ARTIFACTS`, read as `mlflow server`'s click flag reads
+    /// it (true/false, 1/0, yes/no, on/off).
+    #[arg(long = "serve-artifacts-env", hide = true, env = "MLFLOW_SERVE_ARTIFACTS",
+          value_name = "MLFLOW_SERVE_ARTIFACTS", value_parser = parse_serve_artifacts_env)]
+    serve_artifacts_env: Option<bool>,
+    /// Truncate param values over 6000 and tag values over 8000 characters
+    /// (true) or refuse them (false), as MLflow's variable.
+    #[arg(long, env = "MLFLOW_TRUNCATE_LONG_VALUES", default_value = "true",
+          value_name = "BOOL", action = ArgAction::Set, value_parser = parse_mlflow_bool)]
+    truncate_long_values: bool,
+    /// Longest experiment artifact_location accepted.
+    #[arg(long, env = "MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH", default_value_t =
+          ferroflow::validation::DEFAULT_ARTIFACT_LOCATION_MAX_LENGTH)]
+    artifact_location_max_length: usize,
+    /// Comma-separated host-addressed URI schemes (e.g. http,https) whose
+    /// artifact URIs may name hosts other than the server's own storage.
+    #[arg(
+        long,
+        env = "MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES",
+        default_value = "",
+        value_name = "SCHEMES"
+    )]
+    allowed_host_addressed_artifact_schemes: String,
+    /// Most root fields of one /graphql query.
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS",
+        default_value_t = 10
+    )]
+    graphql_max_root_fields: usize,
+    /// Most aliases at one level of a /graphql query.
+    #[arg(long, env = "MLFLOW_SERVER_GRAPHQL_MAX_ALIASES", default_value_t = 10)]
+    graphql_max_aliases: usize,
+    /// Database connections (PostgreSQL: per process, default 16; SQLite:
+    /// readers, default 4, plus one writer).
+    #[arg(long, env = "FERROFLOW_DB_MAX_CONNECTIONS", value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    db_max_connections: Option<u32>,
+    /// Seconds a request waits for a database connection, connecting
+    /// included (default: PostgreSQL 5, SQLite 60); then 503.
+    #[arg(long, env = "FERROFLOW_DB_ACQUIRE_TIMEOUT", value_name = "SECONDS",
+          value_parser = parse_seconds)]
+    db_acquire_timeout: Option<std::time::Duration>,
+}
+
+/// `MLFLOW_SERVE_ARTIFACTS`: empty counts as unset (click's rule), so the
+/// default (serve) applies.
+fn parse_serve_artifacts_env(value: &str) -> Result<bool, String> {
+    if value.trim().is_empty() {
+        return Ok(true);
+    }
+    parse_click_bool(value)
+}
+
+/// A positive number of seconds (fractions allowed).
+fn parse_seconds(value: &str) -> Result<std::time::Duration, String> {
+    match value.trim().parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(std::time::Duration::from_secs_f64(secs)),
+        _ => Err(format!(
+            "expected a positive number of seconds, got '{value}'"
+        )),
+    }
 }
 
 impl ServerArgs {
+    /// The flags win over `MLFLOW_SERVE_ARTIFACTS`; on by default.
     fn serve_artifacts(&self) -> bool {
         if self.no_serve_artifacts {
             return false;
         }
-        if self.serve_artifacts {
-            return true;
-        }
-        // MLflow reads MLFLOW_SERVE_ARTIFACTS as a boolean switch.
-        match std::env::var("MLFLOW_SERVE_ARTIFACTS") {
-            Ok(v) => !matches!(
-                v.to_ascii_lowercase().as_str(),
-                "false" | "0" | "no" | "off"
-            ),
-            Err(_) => true,
-        }
+        self.serve_artifacts || self.serve_artifacts_env.unwrap_or(true)
     }
 }
 
@@ -150,13 +204,19 @@ async fn main() -> ExitCode {
 }
 
 async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut artifacts = ArtifactSettings::resolve(
+        args.default_artifact_root.clone(),
+        Some(args.artifacts_destination.clone()),
+        args.serve_artifacts(),
+    );
+    // The S3 client's variables are boto3's and MLflow's own (AWS_*,
+    // MLFLOW_S3_*); this is the one place they are read.
+    artifacts.s3 = S3Settings::from_env();
+    artifacts.allowed_host_addressed_schemes =
+        ArtifactSettings::parse_schemes(&args.allowed_host_addressed_artifact_schemes);
     let settings = Settings {
         database: DatabaseUri::parse(&args.backend_store_uri)?,
-        artifacts: ArtifactSettings::resolve(
-            args.default_artifact_root.clone(),
-            Some(args.artifacts_destination.clone()),
-            args.serve_artifacts(),
-        ),
+        artifacts,
         host: args.host.clone(),
         port: args.port,
         workers: args.workers.unwrap_or_else(|| {
@@ -171,6 +231,16 @@ async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + 
         observability: ObservabilitySettings {
             prometheus: args.expose_prometheus.is_some() || args.metrics_address.is_some(),
             metrics_address: args.metrics_address.clone(),
+        },
+        limits: RequestLimits {
+            truncate_long_values: args.truncate_long_values,
+            artifact_location_max_length: args.artifact_location_max_length,
+            graphql_max_root_fields: args.graphql_max_root_fields,
+            graphql_max_aliases: args.graphql_max_aliases,
+        },
+        pool: PoolSettings {
+            max_connections: args.db_max_connections,
+            acquire_timeout: args.db_acquire_timeout,
         },
     };
     if let Some(dir) = &args.expose_prometheus {

@@ -41,7 +41,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow_like::Result<Application> {
-        let store = SqlStore::open(&settings.database)
+        let store = SqlStore::open_with(&settings.database, &settings.pool)
             .await?
             .with_default_artifact_root(&settings.artifacts.default_artifact_root);
         store

@@ -136,32 +136,6 @@ fn check_length_truncating(
     Err(invalid(exceeds_maximum_length(entity_name, limit)))
 }
 
-/// `MLFLOW_TRUNCATE_LONG_VALUES` (boolean environment variable, default
-/// true): `"true"`/`"1"` → true, `"false"`/`"0"` → false, case-insensitive.
-/// MLflow raises on any other value; here it falls back to the default.
-pub fn truncate_long_values() -> bool {
-    parse_bool_env(
-        std::env::var("MLFLOW_TRUNCATE_LONG_VALUES").ok().as_deref(),
-        true,
-    )
-}
-
-fn parse_bool_env(value: Option<&str>, default: bool) -> bool {
-    match value.map(str::to_lowercase).as_deref() {
-        Some("true") | Some("1") => true,
-        Some("false") | Some("0") => false,
-        _ => default,
-    }
-}
-
-/// `MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH` (default 2048).
-pub fn artifact_location_max_length() -> usize {
-    std::env::var("MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_ARTIFACT_LOCATION_MAX_LENGTH)
-}
-
 // ---------------------------------------------------------------------------
 // keys and names
 // ---------------------------------------------------------------------------
@@ -271,8 +245,8 @@ pub fn validate_param_name_at(name: &str, path: &str) -> ApiResult<()> {
 /// `MLFLOW_TRUNCATE_LONG_VALUES` is unset or true (MLflow's default),
 /// otherwise `'Param value' exceeds the maximum length of 6000 characters`.
 /// Returns the value to store. `key` is only used for the log line.
-pub fn validate_param_value(key: &str, value: String) -> ApiResult<String> {
-    param_value(key, value, truncate_long_values())
+pub fn validate_param_value(key: &str, value: String, truncate: bool) -> ApiResult<String> {
+    param_value(key, value, truncate)
 }
 
 fn param_value(key: &str, value: String, truncate: bool) -> ApiResult<String> {
@@ -299,13 +273,18 @@ pub fn validate_tag_name_at(name: &str, path: &str) -> ApiResult<()> {
 /// Run tag value: longer than 8000 characters is truncated (same switch as
 /// [`validate_param_value`]), otherwise `'value' exceeds the maximum length
 /// of 8000 characters`. Returns the value to store.
-pub fn validate_tag_value(key: &str, value: String) -> ApiResult<String> {
-    tag_value(key, value, "", truncate_long_values())
+pub fn validate_tag_value(key: &str, value: String, truncate: bool) -> ApiResult<String> {
+    tag_value(key, value, "", truncate)
 }
 
 /// [`validate_tag_value`] for batch element `path` (`'tags[0].value' exceeds…`).
-pub fn validate_tag_value_at(key: &str, value: String, path: &str) -> ApiResult<String> {
-    tag_value(key, value, path, truncate_long_values())
+pub fn validate_tag_value_at(
+    key: &str,
+    value: String,
+    path: &str,
+    truncate: bool,
+) -> ApiResult<String> {
+    tag_value(key, value, path, truncate)
 }
 
 fn tag_value(key: &str, value: String, path: &str, truncate: bool) -> ApiResult<String> {
@@ -447,8 +426,8 @@ pub fn validate_experiment_tag(key: &str, value: &str) -> ApiResult<()> {
 /// a runs:/ URI. Given: '…'`), at most `MLFLOW_ARTIFACT_LOCATION_MAX_LENGTH`
 /// (2048) characters. MLflow's host policy for host-addressed schemes
 /// depends on server configuration and is not checked here.
-pub fn validate_experiment_artifact_location(location: &str) -> ApiResult<()> {
-    artifact_location(location, artifact_location_max_length())
+pub fn validate_experiment_artifact_location(location: &str, max_length: usize) -> ApiResult<()> {
+    artifact_location(location, max_length)
 }
 
 fn artifact_location(location: &str, max_length: usize) -> ApiResult<()> {
@@ -1219,16 +1198,6 @@ mod tests {
             param_value("k", wide, true).map(|v| v.chars().count()),
             Ok(6000)
         );
-    }
-
-    #[test]
-    fn truncate_env_switch() {
-        assert!(parse_bool_env(None, true));
-        assert!(parse_bool_env(Some("TRUE"), true));
-        assert!(parse_bool_env(Some("1"), true));
-        assert!(!parse_bool_env(Some("false"), true));
-        assert!(!parse_bool_env(Some("0"), true));
-        assert!(parse_bool_env(Some("bogus"), true));
     }
 
     #[test]

@@ -219,6 +219,8 @@ async fn metrics_on_a_separate_address() {
             prometheus: true,
             metrics_address: Some("127.0.0.1:0".into()),
         },
+        limits: Default::default(),
+        pool: Default::default(),
     };
     let app = Application::build(settings).await.expect("app starts");
     let api = format!("http://127.0.0.1:{}", app.port());

@@ -1532,6 +1532,8 @@ async fn ui_server(app: &TestApp) -> String {
         workers: 1,
         ui: Default::default(),
         observability: Default::default(),
+        limits: Default::default(),
+        pool: Default::default(),
     };
     let store = Arc::new(SqlStore::open(&settings.database).await.expect("store"));
     let artifacts: Arc<dyn ArtifactRepository> =

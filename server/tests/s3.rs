@@ -436,6 +436,7 @@ async fn s3_run_uris_resolve_under_the_default_root() {
         serve_artifacts: false,
         artifacts_destination: "./unused".into(),
         s3: server.settings.clone(),
+        allowed_host_addressed_schemes: Vec::new(),
     };
     let run_uri = server.uri("mlruns/1/abc/artifacts");
     let (repo, base) = resolve_uri(&settings, None, &run_uri).unwrap();
@@ -517,6 +518,8 @@ async fn spawn_app(server: &S3Server, serve: bool, default_root: Option<String>)
         workers: 2,
         ui: Default::default(),
         observability: Default::default(),
+        limits: Default::default(),
+        pool: Default::default(),
     };
     let app = Application::build(settings).await.expect("app starts");
     let address = format!("http://127.0.0.1:{}", app.port());

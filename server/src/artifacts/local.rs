@@ -562,6 +562,7 @@ mod tests {
             serve_artifacts: serve,
             artifacts_destination: "./mlartifacts".into(),
             s3: crate::config::S3Settings::default(),
+            allowed_host_addressed_schemes: Vec::new(),
         }
     }
 

@@ -1365,6 +1365,7 @@ mod tests {
             serve_artifacts: false,
             artifacts_destination: destination.into(),
             s3: S3Settings::default(),
+            allowed_host_addressed_schemes: Vec::new(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! The safety checks `mlflow server` runs on a parsed query before
 //! validating it: at most 10 levels deep, 1000 field selections, and caps
-//! on root fields and on aliases at any one level (env
-//! `MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS` / `_MAX_ALIASES`, default 10).
+//! on root fields and on aliases at any one level
+//! (`MLFLOW_SERVER_GRAPHQL_MAX_ROOT_FIELDS` / `_MAX_ALIASES`, default 10,
+//! read at start-up into `config::RequestLimits`).
 //! The walk visits fields in the same order as MLflow's, so a query over
 //! two limits reports the same one.
 
@@ -20,17 +21,11 @@ pub struct Caps {
 }
 
 impl Caps {
-    /// Read per request, as MLflow reads its environment variables.
-    pub fn from_env() -> Caps {
-        let read = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(10)
-        };
+    /// From the server's settings (the variables are read at start-up).
+    pub fn from_settings(limits: &crate::config::RequestLimits) -> Caps {
         Caps {
-            root_fields: read(ROOT_FIELDS_VAR),
-            aliases: read(ALIASES_VAR),
+            root_fields: limits.graphql_max_root_fields,
+            aliases: limits.graphql_max_aliases,
         }
     }
 }

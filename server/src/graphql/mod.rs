@@ -117,7 +117,7 @@ async fn graphql(
     check_content_type(&req)?;
     let request = read_request(&body)?;
     let doc = parser::parse(&request.query).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if let Err(message) = limits::check(&doc, limits::Caps::from_env()) {
+    if let Err(message) = limits::check(&doc, limits::Caps::from_settings(&state.settings.limits)) {
         return Ok(answer(None, vec![message]));
     }
     let mut errors = validate::validate(&doc);

@@ -92,11 +92,10 @@ pub fn check_host_addressed(settings: &ArtifactSettings, uri: &str, field: &str)
         return Ok(());
     };
     let scheme = split_uri(uri).scheme;
-    let allowed =
-        std::env::var("MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES").unwrap_or_default();
-    if allowed
-        .split(',')
-        .any(|s| s.trim().eq_ignore_ascii_case(&scheme))
+    if settings
+        .allowed_host_addressed_schemes
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(&scheme))
     {
         return Ok(());
     }
@@ -344,6 +343,22 @@ mod tests {
             ArtifactSettings::resolve(Some(root.to_string()), Some(destination.to_string()), serve);
         s.s3 = Default::default();
         s
+    }
+
+    #[test]
+    fn allowed_schemes_may_address_other_hosts() {
+        let mut s = settings("mlflow-artifacts:/", true, "/srv/mlartifacts");
+        let uri = "https://models.example.com/team/model";
+        let err = check_host_addressed(&s, uri, "source").unwrap_err();
+        assert!(
+            err.message
+                .contains("MLFLOW_ALLOWED_HOST_ADDRESSED_ARTIFACT_SCHEMES"),
+            "{err}"
+        );
+        s.allowed_host_addressed_schemes = vec!["https".into()];
+        assert!(check_host_addressed(&s, uri, "source").is_ok());
+        // Only the listed schemes.
+        assert!(check_host_addressed(&s, "http://models.example.com/m", "source").is_err());
     }
 
     #[test]

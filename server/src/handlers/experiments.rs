@@ -39,7 +39,10 @@ type Resp = ApiResult<HttpResponse>;
 async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateExperiment>) -> Resp {
     validation::validate_experiment_name(&req.name)?;
     if let Some(location) = req.artifact_location.as_deref().filter(|l| !l.is_empty()) {
-        validation::validate_experiment_artifact_location(location)?;
+        validation::validate_experiment_artifact_location(
+            location,
+            state.settings.limits.artifact_location_max_length,
+        )?;
         // Stricter than MLflow: the location must lie under the server's
         // artifact roots (no local paths, file://, //host, other buckets).
         check_experiment_artifact_location(&state.settings.artifacts, location)?;

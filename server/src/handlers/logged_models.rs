@@ -449,7 +449,11 @@ async fn log_model(state: web::Data<AppState>, Msg(req): Msg<LogModel>) -> Resp 
     let model = model_tags_dict(&req.model_json)?;
     state
         .logged_models
-        .record_logged_model(&req.run_id, model)
+        .record_logged_model(
+            &req.run_id,
+            model,
+            state.settings.limits.truncate_long_values,
+        )
         .await?;
     Ok(empty())
 }

@@ -58,21 +58,22 @@ fn string_value(field: &str, value: Option<Value>) -> ApiResult<String> {
     }
 }
 
-/// A run tag; `path` names the element in a batch (`tags[0]`), `""` alone.
-fn run_tag(tag: KeyValueIn, path: &str) -> ApiResult<KeyValue> {
+/// A run tag; `path` names the element in a batch (`tags[0]`), `""` alone;
+/// `truncate` is `MLFLOW_TRUNCATE_LONG_VALUES`.
+fn run_tag(tag: KeyValueIn, path: &str, truncate: bool) -> ApiResult<KeyValue> {
     let key = tag.key.unwrap_or_default();
     validation::validate_tag_name_at(&key, path)?;
     let value = string_value("value", tag.value)?;
-    let value = validation::validate_tag_value_at(&key, value, path)?;
+    let value = validation::validate_tag_value_at(&key, value, path, truncate)?;
     Ok(KeyValue { key, value })
 }
 
 /// A param; `path` as for [`run_tag`].
-fn run_param(param: KeyValueIn, path: &str) -> ApiResult<KeyValue> {
+fn run_param(param: KeyValueIn, path: &str, truncate: bool) -> ApiResult<KeyValue> {
     let key = param.key.unwrap_or_default();
     validation::validate_param_name_at(&key, path)?;
     let value = string_value("value", param.value)?;
-    let value = validation::validate_param_value(&key, value)?;
+    let value = validation::validate_param_value(&key, value, truncate)?;
     Ok(KeyValue { key, value })
 }
 
@@ -129,11 +130,12 @@ fn batch_metric(index: usize, m: MetricIn) -> ApiResult<NewMetric> {
 }
 
 async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateRun>) -> Resp {
+    let truncate = state.settings.limits.truncate_long_values;
     let tags = req
         .tags
         .into_iter()
         .enumerate()
-        .map(|(i, t)| run_tag(t, &format!("tags[{i}]")))
+        .map(|(i, t)| run_tag(t, &format!("tags[{i}]"), truncate))
         .collect::<ApiResult<Vec<_>>>()?;
     let experiment_id = req.experiment_id.unwrap_or_else(|| "0".into());
     let run = state
@@ -210,6 +212,7 @@ async fn log_param(state: web::Data<AppState>, Msg(req): Msg<LogParam>) -> Resp 
             value: req.value.map(Value::String),
         },
         "",
+        state.settings.limits.truncate_long_values,
     )?;
     state.store.log_batch(&run_id, &[], &[param], &[]).await?;
     Ok(empty())
@@ -223,6 +226,7 @@ async fn set_tag(state: web::Data<AppState>, Msg(req): Msg<SetTag>) -> Resp {
             value: req.value.map(Value::String),
         },
         "",
+        state.settings.limits.truncate_long_values,
     )?;
     state.store.log_batch(&run_id, &[], &[], &[tag]).await?;
     Ok(empty())
@@ -237,6 +241,7 @@ async fn log_batch(state: web::Data<AppState>, Msg(req): Msg<LogBatch>) -> Resp 
     // MLflow's order: run id, each metric, param and tag, then the batch
     // limits, then duplicate param keys.
     validation::validate_run_id(&req.run_id)?;
+    let truncate = state.settings.limits.truncate_long_values;
     let metrics = req
         .metrics
         .into_iter()
@@ -247,13 +252,13 @@ async fn log_batch(state: web::Data<AppState>, Msg(req): Msg<LogBatch>) -> Resp 
         .params
         .into_iter()
         .enumerate()
-        .map(|(i, p)| run_param(p, &format!("params[{i}]")))
+        .map(|(i, p)| run_param(p, &format!("params[{i}]"), truncate))
         .collect::<ApiResult<Vec<_>>>()?;
     let tags = req
         .tags
         .into_iter()
         .enumerate()
-        .map(|(i, t)| run_tag(t, &format!("tags[{i}]")))
+        .map(|(i, t)| run_tag(t, &format!("tags[{i}]"), truncate))
         .collect::<ApiResult<Vec<_>>>()?;
     validation::validate_batch_limits(metrics.len(), params.len(), tags.len())?;
     let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();

@@ -78,6 +78,12 @@ pub trait LoggedModelStore: Send + Sync + 'static {
     async fn search_logged_models(&self, query: &LoggedModelQuery) -> ApiResult<Page<LoggedModel>>;
     /// 2.x `runs/log-model`: appends `model` (the MLmodel's tag dict) to the
     /// JSON list in the run tag `mlflow.log-model.history`; the run must be
-    /// active.
-    async fn record_logged_model(&self, run_id: &str, model: Map<String, Value>) -> ApiResult<()>;
+    /// active. With `truncate_long_values` off (`MLFLOW_TRUNCATE_LONG_VALUES`)
+    /// a list longer than a tag value may be is refused.
+    async fn record_logged_model(
+        &self,
+        run_id: &str,
+        model: Map<String, Value>,
+        truncate_long_values: bool,
+    ) -> ApiResult<()>;
 }

@@ -1,7 +1,9 @@
 //! Test harness: the real application on a free port (port 0) against a
 //! fresh database per test — a SQLite file in a temp dir, or a new
-//! PostgreSQL database on 127.0.0.1:5432 (user root, trust auth) dropped
-//! when the test ends.
+//! PostgreSQL database dropped when the test ends, even when it panics.
+//! PostgreSQL is at 127.0.0.1:5432, user root, trust auth, unless
+//! FERROFLOW_PG_HOST / FERROFLOW_PG_PORT / FERROFLOW_PG_USER say otherwise
+//! (the variables `compat-tests/pgutil.py` reads).
 
 #![allow(dead_code)]
 
@@ -10,7 +12,26 @@ use ferroflow::startup::Application;
 use serde_json::Value;
 use sqlx::Connection;
 
-pub const PG_ADMIN_URL: &str = "postgres://root@127.0.0.1:5432/postgres";
+/// `postgresql://user@host:port` of the test server.
+pub fn pg_server_url() -> String {
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_string())
+    };
+    format!(
+        "postgresql://{}@{}:{}",
+        var("FERROFLOW_PG_USER", "root"),
+        var("FERROFLOW_PG_HOST", "127.0.0.1"),
+        var("FERROFLOW_PG_PORT", "5432")
+    )
+}
+
+/// The maintenance database, where test databases are created and dropped.
+pub fn pg_admin_url() -> String {
+    format!("{}/postgres", pg_server_url())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -29,9 +50,14 @@ pub struct TestApp {
 /// Creates an empty PostgreSQL database and returns its name.
 pub async fn create_pg_database() -> String {
     let name = format!("ff_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL)
+    let mut conn = sqlx::PgConnection::connect(&pg_admin_url())
         .await
-        .expect("PostgreSQL must run on 127.0.0.1:5432 (see README)");
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL must run at {} (see README): {e}",
+                pg_server_url()
+            )
+        });
     sqlx::query(&format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .await
@@ -40,7 +66,7 @@ pub async fn create_pg_database() -> String {
 }
 
 pub async fn drop_pg_database(name: &str) {
-    if let Ok(mut conn) = sqlx::PgConnection::connect(PG_ADMIN_URL).await {
+    if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)
             .await;
@@ -52,10 +78,7 @@ pub async fn fresh_db_uri(backend: Backend, dir: &std::path::Path) -> (String, O
         Backend::Sqlite => (format!("sqlite:///{}/mlflow.db", dir.display()), None),
         Backend::Postgres => {
             let name = create_pg_database().await;
-            (
-                format!("postgresql://root@127.0.0.1:5432/{name}"),
-                Some(name),
-            )
+            (format!("{}/{name}", pg_server_url()), Some(name))
         }
     }
 }
@@ -84,6 +107,8 @@ pub async fn spawn_app_with(
         workers: 2,
         ui: Default::default(),
         observability: Default::default(),
+        limits: Default::default(),
+        pool: Default::default(),
     };
     adjust(&mut settings, dir.path());
     let app = Application::build(settings).await.expect("app starts");
@@ -99,9 +124,9 @@ pub async fn spawn_app_with(
 }
 
 impl TestApp {
-    pub async fn cleanup(self) {
-        if let Some(name) = &self.pg_database {
-            drop_pg_database(name).await;
+    pub async fn cleanup(mut self) {
+        if let Some(name) = self.pg_database.take() {
+            drop_pg_database(&name).await;
         }
     }
 
@@ -170,6 +195,25 @@ impl TestApp {
             .as_str()
             .expect("run id")
             .to_string()
+    }
+}
+
+/// A test that panics never reaches `cleanup`: its database is dropped
+/// here, on a thread of its own (a `Drop` cannot await, and the test's
+/// runtime may be unwinding).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_database.take() {
+            let dropper = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    rt.block_on(drop_pg_database(&name));
+                }
+            });
+            let _ = dropper.join();
+        }
     }
 }
 

@@ -1075,6 +1075,7 @@ impl SqlStore {
         &self,
         run_id: &str,
         model: Map<String, Value>,
+        truncate_long_values: bool,
     ) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         let mut q = Sql::new("SELECT lifecycle_stage FROM runs WHERE run_uuid = ");
@@ -1117,7 +1118,7 @@ impl SqlStore {
         let value = python_json_dumps(&Value::Array(history));
         // MLflow checks the length (an error only when truncation is off)
         // but stores the whole value.
-        validation::validate_tag_value(LOG_MODEL_HISTORY_TAG, value.clone())?;
+        validation::validate_tag_value(LOG_MODEL_HISTORY_TAG, value.clone(), truncate_long_values)?;
         sqlx::query(
             "INSERT INTO tags (key, value, run_uuid) VALUES ($1, $2, $3) \
              ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
@@ -1216,8 +1217,14 @@ impl LoggedModelStore for SqlStore {
         self.search_logged_models_impl(query).await
     }
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn record_logged_model(&self, run_id: &str, model: Map<String, Value>) -> ApiResult<()> {
-        self.record_logged_model_impl(run_id, model).await
+    async fn record_logged_model(
+        &self,
+        run_id: &str,
+        model: Map<String, Value>,
+        truncate_long_values: bool,
+    ) -> ApiResult<()> {
+        self.record_logged_model_impl(run_id, model, truncate_long_values)
+            .await
     }
 }
 

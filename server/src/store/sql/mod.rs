@@ -20,7 +20,7 @@ mod runs;
 mod stats;
 
 use super::{ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore};
-use crate::config::DatabaseUri;
+use crate::config::{DatabaseUri, PoolSettings};
 use crate::error::ApiResult;
 use crate::wire::{
     DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo,
@@ -54,12 +54,15 @@ pub(crate) fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-// Pool settings (named here until they become configuration settings).
+// Pool defaults; `config::PoolSettings` (--db-max-connections,
+// --db-acquire-timeout) overrides the size and the acquire timeout.
 
 /// How long a request waits for a SQLite connection. The writer is a single
 /// connection that every write queues for in-process, so this is a queue
 /// bound under load, not a liveness check (a local file does not go away).
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+/// SQLite read connections (writes share one more).
+const SQLITE_READERS: u32 = 4;
 /// PostgreSQL connections per server process.
 const POSTGRES_MAX_CONNECTIONS: u32 = 16;
 /// How long a request waits for a PostgreSQL connection, connecting
@@ -80,8 +83,14 @@ const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 3
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;";
 
 impl SqlStore {
-    /// Connects, then creates or checks MLflow's schema.
+    /// Connects with the default pool settings, then creates or checks
+    /// MLflow's schema.
     pub async fn open(uri: &DatabaseUri) -> ApiResult<SqlStore> {
+        Self::open_with(uri, &PoolSettings::default()).await
+    }
+
+    /// [`SqlStore::open`] with pool sizes and timeouts from the settings.
+    pub async fn open_with(uri: &DatabaseUri, pool_settings: &PoolSettings) -> ApiResult<SqlStore> {
         sqlx::any::install_default_drivers();
         let url = uri.connection_url();
         let (pool, writer, dialect) = match uri {
@@ -91,10 +100,13 @@ impl SqlStore {
                         std::fs::create_dir_all(parent)?;
                     }
                 }
+                let acquire_timeout = pool_settings
+                    .acquire_timeout
+                    .unwrap_or(SQLITE_ACQUIRE_TIMEOUT);
                 let options = |max: u32| {
                     AnyPoolOptions::new()
                         .max_connections(max)
-                        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+                        .acquire_timeout(acquire_timeout)
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute(SQLITE_PRAGMAS).await?;
@@ -104,7 +116,11 @@ impl SqlStore {
                 };
                 // An in-memory database exists once per connection: one
                 // connection serves everything.
-                let readers = if path.is_some() { 4 } else { 1 };
+                let readers = if path.is_some() {
+                    pool_settings.max_connections.unwrap_or(SQLITE_READERS)
+                } else {
+                    1
+                };
                 let pool = options(readers).connect(&url).await?;
                 let writer = if path.is_some() {
                     options(1).connect(&url).await?
@@ -115,8 +131,16 @@ impl SqlStore {
             }
             DatabaseUri::Postgres { .. } => {
                 let pool = AnyPoolOptions::new()
-                    .max_connections(POSTGRES_MAX_CONNECTIONS)
-                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                    .max_connections(
+                        pool_settings
+                            .max_connections
+                            .unwrap_or(POSTGRES_MAX_CONNECTIONS),
+                    )
+                    .acquire_timeout(
+                        pool_settings
+                            .acquire_timeout
+                            .unwrap_or(POSTGRES_ACQUIRE_TIMEOUT),
+                    )
                     .test_before_acquire(POSTGRES_TEST_BEFORE_ACQUIRE)
                     .idle_timeout(POSTGRES_IDLE_TIMEOUT)
                     .connect(&url)
