@@ -15,6 +15,7 @@ pub mod observe;
 pub mod request;
 pub mod search;
 pub mod startup;
+pub mod state;
 pub mod store;
 pub mod telemetry;
 pub mod validation;

@@ -8,29 +8,12 @@ use crate::artifacts::ArtifactRepository;
 use crate::config::Settings;
 use crate::handlers;
 use crate::observe::{self, metrics::Metrics, Scrape};
-use crate::store::logged_models::LoggedModelStore;
-use crate::store::registry::RegistryStore;
+use crate::state::AppState;
 use crate::store::sql::SqlStore;
-use crate::store::TrackingStore;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
 use std::net::TcpListener;
 use std::sync::Arc;
-
-/// Everything a handler may need; shared by all workers.
-pub struct AppState {
-    pub store: Arc<dyn TrackingStore>,
-    /// The same database seen through the model registry's trait.
-    pub registry: Arc<dyn RegistryStore>,
-    /// The same database seen through the logged models' trait.
-    pub logged_models: Arc<dyn LoggedModelStore>,
-    /// The `mlflow-artifacts` proxy's repository; `None` with
-    /// `--no-serve-artifacts`.
-    pub artifacts: Option<Arc<dyn ArtifactRepository>>,
-    pub settings: Settings,
-    /// The UI's text assets, compressed once per encoding.
-    pub ui_assets: handlers::ui::CompressedAssets,
-}
 
 pub struct Application {
     port: u16,
@@ -93,8 +76,9 @@ impl Application {
             logged_models: store,
             artifacts,
             settings,
-            ui_assets: Default::default(),
         });
+        // The UI's text assets, compressed once per encoding.
+        let ui_assets = web::Data::new(handlers::ui::CompressedAssets::default());
         let prefix = state.settings.ui.static_prefix.clone();
         let server = HttpServer::new(move || {
             let mut routes = web::scope(&prefix).configure(handlers::configure);
@@ -102,7 +86,9 @@ impl Application {
                 let prefix = prefix.clone();
                 routes = routes.configure(move |cfg| handlers::ui::prefix_redirect(cfg, &prefix));
             }
-            let mut app = App::new().app_data(state.clone());
+            let mut app = App::new()
+                .app_data(state.clone())
+                .app_data(ui_assets.clone());
             if let Some(metrics) = &recorded_metrics {
                 app = app.app_data(metrics.clone());
             }

@@ -1519,7 +1519,7 @@ async fn ui_server(app: &TestApp) -> String {
     use ferroflow::artifacts::local::LocalArtifactRepository;
     use ferroflow::artifacts::ArtifactRepository;
     use ferroflow::config::{ArtifactSettings, Settings};
-    use ferroflow::startup::AppState;
+    use ferroflow::state::AppState;
     use ferroflow::store::sql::SqlStore;
     use std::sync::Arc;
 
@@ -1544,7 +1544,6 @@ async fn ui_server(app: &TestApp) -> String {
         logged_models: store,
         artifacts: Some(artifacts),
         settings,
-        ui_assets: Default::default(),
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();

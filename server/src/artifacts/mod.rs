@@ -2,8 +2,10 @@
 //! already validated [`ArtifactPath`]s relative to the repository root; the
 //! repository never sees raw request text.
 
+pub mod download;
 pub mod local;
 pub mod path;
+pub mod roots;
 pub mod s3;
 
 use crate::error::ApiResult;

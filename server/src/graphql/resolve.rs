@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::handlers::artifacts::list_run_artifacts_impl;
 use crate::handlers::registry::{search_model_versions_page, SEARCH_VERSIONS_MAX};
 use crate::handlers::runs::{metric_history_bulk_interval, search_runs_page, MAX_RESULTS_PER_RUN};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::validation;
 use crate::wire::registry::ModelVersion;
 use crate::wire::requests::SearchRuns;

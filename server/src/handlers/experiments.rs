@@ -1,11 +1,11 @@
 //! Experiments: create, get, get-by-name, search, update, delete, restore,
 //! tags.
 
-use super::artifact_roots::check_experiment_artifact_location;
 use super::{empty, json};
+use crate::artifacts::roots::check_experiment_artifact_location;
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::ExperimentQuery;
 use crate::validation;
 use crate::wire::requests::{

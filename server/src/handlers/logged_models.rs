@@ -10,7 +10,7 @@ use crate::artifacts::local::resolve_uri;
 use crate::artifacts::ArtifactPath;
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::logged_models::{
     LoggedModelDataset, LoggedModelOrderBy, LoggedModelQuery, NewLoggedModel,
 };
@@ -315,7 +315,7 @@ async fn get_artifact(
     )?;
     let full = base.join(&rel);
     let download = repo.get(&full).await?;
-    Ok(super::artifacts::file_response(&full, download))
+    Ok(crate::artifacts::download::file_response(&full, download))
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 //! Liveness (`/health`), readiness (`/ready`), version and `server-info`.
 
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 

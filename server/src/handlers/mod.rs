@@ -3,7 +3,6 @@
 //! the web UI's own files and its UI-only routes live in `ui` and `ui_api`.
 //! Everything here is mounted under `--static-prefix` by `startup`.
 
-pub mod artifact_roots;
 pub mod artifacts;
 pub mod experiments;
 pub mod logged_models;

@@ -8,16 +8,16 @@
 //! (see [`check_source`]).
 
 use super::{empty, json};
+use crate::artifacts::download::file_response;
 use crate::artifacts::local::resolve_uri;
-use crate::artifacts::ArtifactPath;
-use crate::error::{ApiError, ApiResult};
-use crate::handlers::artifact_roots::{
+use crate::artifacts::roots::{
     check_host_addressed, is_local, is_proxied_artifact_source, local_within, remote_default_root,
     uri_within,
 };
-use crate::handlers::artifacts::file_response;
+use crate::artifacts::ArtifactPath;
+use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::registry::{
     canonical_stage, parse_models_uri, split_uri, ModelsUri, NewModelVersion, NewRegisteredModel,
     RegistrySearch, ALL_STAGES, IS_PROMPT_TAG_KEY,

@@ -3,7 +3,7 @@
 use super::{empty, json};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::store::{NewMetric, NewRun, Page, RunQuery, RunUpdate};
 use crate::validation;
 use crate::wire::de::parse_f64;

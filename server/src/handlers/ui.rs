@@ -11,7 +11,7 @@
 //! more CPU than everything else a page load does.
 
 use crate::error::{ApiError, ErrorCode};
-use crate::startup::AppState;
+use crate::state::AppState;
 use actix_files::NamedFile;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -70,7 +70,11 @@ async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn static_file(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+async fn static_file(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    assets: web::Data<CompressedAssets>,
+) -> HttpResponse {
     let rel = req.match_info().query("path");
     let Some(dir) = state.settings.ui.dir.as_deref() else {
         return not_found(rel);
@@ -78,7 +82,7 @@ async fn static_file(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     let Some(path) = resolve_static(dir, rel) else {
         return not_found(rel);
     };
-    let mut response = match compressed_response(&req, &state.ui_assets, &path, rel).await {
+    let mut response = match compressed_response(&req, &assets, &path, rel).await {
         Some(response) => response,
         None => {
             let Ok(file) = open(&path, rel).await else {
@@ -172,8 +176,9 @@ struct CompressedAsset {
     etag: String,
 }
 
-/// Compressed UI assets by file and coding. The build is a fixed set of
-/// files (27 MB raw, a few MB compressed), so nothing is evicted.
+/// Compressed UI assets by file and coding, registered by `startup` as app
+/// data of its own. The build is a fixed set of files (27 MB raw, a few MB
+/// compressed), so nothing is evicted.
 #[derive(Default)]
 pub struct CompressedAssets {
     entries: Mutex<HashMap<(PathBuf, Encoding), Arc<CompressedAsset>>>,

@@ -10,7 +10,7 @@ use super::json;
 use crate::artifacts::{resolve_uri, ArtifactPath, ByteStream};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::wire::requests::SearchDatasets;
 use crate::wire::responses::MetricsResponse;
 use crate::wire::DatasetSummary;
