@@ -18,7 +18,7 @@ Each case breaks something real and checks what a client sees:
   and closes the slow connections itself.
 
 The 620 KB log-batch (100 params of 6000 characters) is covered on both
-databases by ``server/tests/api.rs::large_log_batch``.
+databases by ``server/tests/it/api.rs::large_log_batch``.
 
 Bounds are generous ("answered within 15 s"): they prove the absence of
 hangs, never a speed. Only ferroflow is targeted (the cases restart and kill

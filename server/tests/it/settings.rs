@@ -3,7 +3,7 @@
 //! same variables), they change what the handlers do; the CLI refuses a bad
 //! value at start-up.
 
-mod common;
+use crate::common;
 
 use common::Backend;
 use serde_json::json;

@@ -3,7 +3,7 @@
 //! app, on SQLite and PostgreSQL. Each test body runs once per backend with a
 //! fresh database.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use ferroflow::config::DatabaseUri;

@@ -1,7 +1,7 @@
 //! HTTP-level tests of MLflow 3's logged models (`logged-models…`) and the
 //! 2.x `runs/log-model` call, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{json, Value};

@@ -3,7 +3,7 @@
 //! JSON `mlflow server` 3.17.2 gives for the same data (ids and times
 //! substituted), and its error behaviour.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{json, Value};

@@ -1,7 +1,7 @@
 //! Schema creation and revision checks on both databases. (The full
 //! comparison with `mlflow db upgrade` lives in compat-tests/test_schema_diff.py.)
 
-mod common;
+use crate::common;
 
 use common::Backend;
 use ferroflow::config::DatabaseUri;

@@ -15,8 +15,8 @@
 //!   and 1 GB down through the proxy; its RSS (VmHWM from /proc) must grow
 //!   by less than 64 MB over its idle size.
 
-mod artifact_suite;
-mod common;
+use crate::artifact_suite;
+use crate::common;
 
 use artifact_suite as suite;
 use bytes::{Bytes, BytesMut};

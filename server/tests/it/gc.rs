@@ -4,7 +4,7 @@
 //! binary, for exit codes and messages). Every table that refers to a
 //! collected run is checked row by row, as are the artifact folders.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use ferroflow::gc::GcArgs;

@@ -1,7 +1,7 @@
 //! HTTP-level tests of the tracking API against the real app, on SQLite and
 //! PostgreSQL. Each test body runs once per backend with a fresh database.
 
-mod common;
+use crate::common;
 
 use common::TestApp;
 use serde_json::{json, Value};

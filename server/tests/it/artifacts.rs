@@ -287,7 +287,7 @@ async fn a_root_that_is_a_symlink_works() {
 
 /// The store-independent suite (`tests/artifact_suite`), here on the local
 /// disk; `tests/s3.rs` runs the same functions on S3.
-mod artifact_suite;
+use crate::artifact_suite;
 
 mod shared_suite {
     use super::artifact_suite as suite;

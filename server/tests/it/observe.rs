@@ -2,7 +2,7 @@
 //! readiness, request ids, and the Prometheus endpoint on the API port or on
 //! its own address.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use ferroflow::config::{DatabaseUri, ObservabilitySettings, Settings};

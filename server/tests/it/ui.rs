@@ -2,7 +2,7 @@
 //! compression, `--static-prefix`, no escape from the build folder) and the
 //! routes only the UI calls, against the real app on both databases.
 
-mod common;
+use crate::common;
 
 use common::{spawn_app_with, Backend, TestApp};
 use ferroflow::config::Settings;
