@@ -8,65 +8,78 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use std::fmt;
+use std::sync::Arc;
 
-/// MLflow's `ErrorCode` names, as they appear in the `error_code` field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCode {
-    InvalidParameterValue,
-    BadRequest,
-    ResourceAlreadyExists,
-    ResourceDoesNotExist,
-    EndpointNotFound,
-    PermissionDenied,
-    ResourceConflict,
-    RequestLimitExceeded,
-    InternalError,
-    InvalidState,
-    NotImplemented,
-    TemporarilyUnavailable,
+/// Declares [`ErrorCode`] from one row per code: its variant, the name
+/// that appears in the `error_code` field, and the HTTP status
+/// `mlflow server` 3.17.2 answers with it.
+macro_rules! error_codes {
+    ($($variant:ident => $name:literal, $status:ident;)*) => {
+        /// MLflow's `ErrorCode` names, as they appear in the `error_code` field.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            /// The HTTP status `mlflow server` 3.17.2 answers for this code.
+            pub fn status(self) -> StatusCode {
+                match self {
+                    $(ErrorCode::$variant => StatusCode::$status,)*
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)*
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    /// The HTTP status `mlflow server` 3.17.2 answers for this code.
-    pub fn status(self) -> StatusCode {
-        match self {
-            ErrorCode::InvalidParameterValue
-            | ErrorCode::BadRequest
-            | ErrorCode::ResourceAlreadyExists => StatusCode::BAD_REQUEST,
-            ErrorCode::ResourceDoesNotExist | ErrorCode::EndpointNotFound => StatusCode::NOT_FOUND,
-            ErrorCode::PermissionDenied => StatusCode::FORBIDDEN,
-            ErrorCode::ResourceConflict => StatusCode::CONFLICT,
-            ErrorCode::RequestLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
-            ErrorCode::InternalError | ErrorCode::InvalidState => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorCode::NotImplemented => StatusCode::NOT_IMPLEMENTED,
-            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
+error_codes! {
+    InvalidParameterValue => "INVALID_PARAMETER_VALUE", BAD_REQUEST;
+    BadRequest => "BAD_REQUEST", BAD_REQUEST;
+    ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS", BAD_REQUEST;
+    ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST", NOT_FOUND;
+    EndpointNotFound => "ENDPOINT_NOT_FOUND", NOT_FOUND;
+    PermissionDenied => "PERMISSION_DENIED", FORBIDDEN;
+    ResourceConflict => "RESOURCE_CONFLICT", CONFLICT;
+    RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED", TOO_MANY_REQUESTS;
+    InternalError => "INTERNAL_ERROR", INTERNAL_SERVER_ERROR;
+    InvalidState => "INVALID_STATE", INTERNAL_SERVER_ERROR;
+    NotImplemented => "NOT_IMPLEMENTED", NOT_IMPLEMENTED;
+    TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE", SERVICE_UNAVAILABLE;
+}
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidParameterValue => "INVALID_PARAMETER_VALUE",
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::ResourceAlreadyExists => "RESOURCE_ALREADY_EXISTS",
-            ErrorCode::ResourceDoesNotExist => "RESOURCE_DOES_NOT_EXIST",
-            ErrorCode::EndpointNotFound => "ENDPOINT_NOT_FOUND",
-            ErrorCode::PermissionDenied => "PERMISSION_DENIED",
-            ErrorCode::ResourceConflict => "RESOURCE_CONFLICT",
-            ErrorCode::RequestLimitExceeded => "REQUEST_LIMIT_EXCEEDED",
-            ErrorCode::InternalError => "INTERNAL_ERROR",
-            ErrorCode::InvalidState => "INVALID_STATE",
-            ErrorCode::NotImplemented => "NOT_IMPLEMENTED",
-            ErrorCode::TemporarilyUnavailable => "TEMPORARILY_UNAVAILABLE",
-        }
+impl Serialize for ErrorCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The cause an error keeps: logged (never sent) when the answer is a 5xx,
+/// and inspectable by type with [`ApiError::source_as`].
+pub type ErrorSource = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+#[derive(Debug, Clone)]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// What caused it (a driver or I/O error, a typed marker); never
+    /// serialized.
+    pub source: Option<ErrorSource>,
 }
+
+/// Two errors are equal when the client would see the same answer.
+impl PartialEq for ApiError {
+    fn eq(&self, other: &Self) -> bool {
+        self.code == other.code && self.message == other.message
+    }
+}
+
+impl Eq for ApiError {}
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -75,7 +88,33 @@ impl ApiError {
         ApiError {
             code,
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// Keeps `cause` as this error's source.
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Arc::new(cause));
+        self
+    }
+
+    /// The source, when it is a `T`.
+    pub fn source_as<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        self.source.as_deref()?.downcast_ref::<T>()
+    }
+
+    /// The source and its own sources, outermost first, as one line.
+    pub fn cause_chain(&self) -> Option<String> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = self
+            .source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        let mut parts = Vec::new();
+        while let Some(err) = next {
+            parts.push(err.to_string());
+            next = err.source();
+        }
+        (!parts.is_empty()).then(|| parts.join(": "))
     }
 
     pub fn invalid_parameter(message: impl Into<String>) -> Self {
@@ -119,7 +158,13 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
 
 #[derive(Serialize)]
 struct ErrorBody<'a> {
@@ -134,7 +179,19 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         if self.code.status().is_server_error() {
-            tracing::error!(code = self.code.as_str(), message = %self.message, "request failed");
+            match self.cause_chain() {
+                Some(cause) => tracing::error!(
+                    code = self.code.as_str(),
+                    message = %self.message,
+                    cause = %cause,
+                    "request failed"
+                ),
+                None => tracing::error!(
+                    code = self.code.as_str(),
+                    message = %self.message,
+                    "request failed"
+                ),
+            }
         }
         HttpResponse::build(self.status_code()).json(ErrorBody {
             error_code: self.code.as_str(),
@@ -183,32 +240,38 @@ impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if let Some(message) = connection_failure(&err) {
             tracing::warn!(error = %err, "database unavailable");
-            return ApiError::new(ErrorCode::TemporarilyUnavailable, message);
+            return ApiError::new(ErrorCode::TemporarilyUnavailable, message).with_source(err);
         }
         if let sqlx::Error::Database(db) = &err {
             // SQLSTATE classes: 23505 unique (PG), 2067/1555 unique (SQLite extended codes),
             // 22001 string too long (PG), 5/517/"database is locked" busy (SQLite).
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let text = db.message().to_string();
-            if db.is_unique_violation() || code == "2067" || code == "1555" {
-                return ApiError::already_exists(text);
-            }
-            if code.starts_with("22") || db.is_check_violation() || db.is_foreign_key_violation() {
-                return ApiError::bad_request(text);
-            }
-            if code == "5" || code == "517" || text.contains("database is locked") {
-                return ApiError::new(ErrorCode::TemporarilyUnavailable, text);
+            let mapped = if db.is_unique_violation() || code == "2067" || code == "1555" {
+                Some(ApiError::already_exists(text))
+            } else if code.starts_with("22")
+                || db.is_check_violation()
+                || db.is_foreign_key_violation()
+            {
+                Some(ApiError::bad_request(text))
+            } else if code == "5" || code == "517" || text.contains("database is locked") {
+                Some(ApiError::new(ErrorCode::TemporarilyUnavailable, text))
+            } else {
+                None
+            };
+            if let Some(mapped) = mapped {
+                return mapped.with_source(err);
             }
         }
-        ApiError::internal(format!("Database error: {err}"))
+        ApiError::internal(format!("Database error: {err}")).with_source(err)
     }
 }
 
 impl From<std::io::Error> for ApiError {
     fn from(err: std::io::Error) -> Self {
         match err.kind() {
-            std::io::ErrorKind::NotFound => ApiError::not_found(err.to_string()),
-            _ => ApiError::internal(format!("I/O error: {err}")),
+            std::io::ErrorKind::NotFound => ApiError::not_found(err.to_string()).with_source(err),
+            _ => ApiError::internal(format!("I/O error: {err}")).with_source(err),
         }
     }
 }
@@ -216,6 +279,56 @@ impl From<std::io::Error> for ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_have_one_name_and_one_status() {
+        let all = [
+            ErrorCode::InvalidParameterValue,
+            ErrorCode::BadRequest,
+            ErrorCode::ResourceAlreadyExists,
+            ErrorCode::ResourceDoesNotExist,
+            ErrorCode::EndpointNotFound,
+            ErrorCode::PermissionDenied,
+            ErrorCode::ResourceConflict,
+            ErrorCode::RequestLimitExceeded,
+            ErrorCode::InternalError,
+            ErrorCode::InvalidState,
+            ErrorCode::NotImplemented,
+            ErrorCode::TemporarilyUnavailable,
+        ];
+        for code in all {
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::Value::String(code.as_str().to_string())
+            );
+        }
+        assert_eq!(
+            ErrorCode::TemporarilyUnavailable.status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(ErrorCode::PermissionDenied.as_str(), "PERMISSION_DENIED");
+    }
+
+    #[test]
+    fn the_cause_is_kept_logged_and_never_serialized() {
+        let io = std::io::Error::other("disk on fire");
+        let err: ApiError = io.into();
+        assert_eq!(err.code, ErrorCode::InternalError);
+        assert_eq!(err.cause_chain().as_deref(), Some("disk on fire"));
+        assert!(err.source_as::<std::io::Error>().is_some());
+        assert!(std::error::Error::source(&err).is_some());
+        let body = actix_web::body::to_bytes(err.error_response().into_body());
+        let body = futures_util::FutureExt::now_or_never(body)
+            .expect("ready")
+            .expect("body");
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(
+            json,
+            serde_json::json!({"error_code": "INTERNAL_ERROR", "message": "I/O error: disk on fire"})
+        );
+        // Equality is what the client sees: the cause does not count.
+        assert_eq!(err, ApiError::internal("I/O error: disk on fire"));
+    }
 
     #[test]
     fn statuses_follow_mlflow() {

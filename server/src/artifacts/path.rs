@@ -8,7 +8,7 @@
 //! "Invalid path". The result is normalised: `/`-separated, no empty or `.`
 //! segments, no leading or trailing slash; the empty path is the root.
 
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use percent_encoding::percent_decode_str;
 use std::fmt;
 
@@ -28,15 +28,28 @@ pub fn invalid_path() -> ApiError {
     ApiError::invalid_parameter(INVALID_PATH)
 }
 
+/// The marker a [`not_a_file`] error carries as its source, so callers
+/// recognise it by type rather than by its text.
+#[derive(Debug)]
+pub struct NotAFile;
+
+impl std::fmt::Display for NotAFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the path names a directory")
+    }
+}
+
+impl std::error::Error for NotAFile {}
+
 /// The error of a file operation on a directory (`INVALID_PARAMETER_VALUE`).
 pub fn not_a_file(path: &ArtifactPath) -> ApiError {
-    ApiError::invalid_parameter(format!("{NOT_A_FILE_PREFIX}: '{path}'"))
+    ApiError::invalid_parameter(format!("{NOT_A_FILE_PREFIX}: '{path}'")).with_source(NotAFile)
 }
 
 /// Whether `err` is the [`not_a_file`] error (the proxy answers it in
 /// FastAPI's `{"detail": …}` shape).
 pub fn is_not_a_file(err: &ApiError) -> bool {
-    err.code == ErrorCode::InvalidParameterValue && err.message.starts_with(NOT_A_FILE_PREFIX)
+    err.source_as::<NotAFile>().is_some()
 }
 
 /// A validated, normalised path relative to a repository root.
@@ -210,6 +223,7 @@ fn check_segment(segment: &str) -> ApiResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorCode;
 
     fn ok(raw: &str) -> String {
         match ArtifactPath::parse(raw) {
