@@ -471,7 +471,7 @@ impl Artifacts {
                     out,
                     "An exception InvalidUrlException({}) was raised during the deletion of a \
                      model artifact",
-                    crate::validation::py::repr_str(error)
+                    crate::pycompat::repr_str(error)
                 )?;
                 writeln!(
                     out,
@@ -617,7 +617,7 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
                 return Err(GcError(format!(
                     "Experiments {} are not in the deleted lifecycle stage. Only experiments in \
                      the deleted lifecycle stage can be hard-deleted.",
-                    crate::validation::py::repr_str_list(&not_deleted)
+                    crate::pycompat::repr_str_list(&not_deleted)
                 )));
             }
             if let Some(o) = age_check {
@@ -630,7 +630,7 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
                     return Err(GcError(format!(
                         "Experiments {} are not older than the required age. Only experiments \
                          older than {} can be deleted.",
-                        crate::validation::py::repr_str_list(&too_new),
+                        crate::pycompat::repr_str_list(&too_new),
                         o.text
                     )));
                 }

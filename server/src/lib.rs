@@ -12,6 +12,7 @@ pub mod gc;
 pub mod graphql;
 pub mod handlers;
 pub mod observe;
+pub mod pycompat;
 pub mod request;
 pub mod search;
 pub mod startup;

@@ -10,8 +10,8 @@
 
 use crate::config::ArtifactSettings;
 use crate::error::{ApiError, ApiResult};
+use crate::pycompat as py;
 use crate::store::registry::split_uri;
-use crate::validation::py;
 
 /// Schemes whose repositories connect to the host named in the URI.
 const HOST_ADDRESSED_SCHEMES: [&str; 10] = [

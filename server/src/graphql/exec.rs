@@ -6,7 +6,8 @@
 use super::parser::{Document, Field, Operation, OperationKind, Selection, Type, Value};
 use super::resolve::{Data, Resolver};
 use super::schema::{schema, Kind, Schema, TypeDef};
-use super::suggest::{did_you_mean, did_you_mean_with, py_float, py_repr, suggestion_list};
+use super::suggest::{did_you_mean, did_you_mean_with, suggestion_list};
+use crate::pycompat::{repr_float, repr_value};
 use futures_util::future::{FutureExt, LocalBoxFuture};
 use serde_json::{Map, Value as Json};
 
@@ -76,7 +77,7 @@ fn python_int(v: &Json) -> Result<i64, String> {
             .trim()
             .replace('_', "")
             .parse::<i64>()
-            .map_err(|_| format!("invalid literal for int() with base 10: {}", py_repr(v))),
+            .map_err(|_| format!("invalid literal for int() with base 10: {}", repr_value(v))),
         Json::Array(_) => Err(
             "int() argument must be a string, a bytes-like object or a real number, not 'list'"
                 .into(),
@@ -89,7 +90,7 @@ fn python_int(v: &Json) -> Result<i64, String> {
 }
 
 fn coerce_scalar(name: &str, v: &Json) -> Result<Json, String> {
-    let shown = py_repr(v);
+    let shown = repr_value(v);
     match name {
         "String" => match v {
             Json::String(_) => Ok(v.clone()),
@@ -171,7 +172,7 @@ fn coerce_input(s: &Schema, v: &Json, ty: &Type, path: &str, errors: &mut Vec<In
                         )
                     )),
                     other => {
-                        let shown = py_repr(other);
+                        let shown = repr_value(other);
                         fail(format!(
                             "Enum '{name}' cannot represent non-string value: {shown}.{}",
                             did_you_mean_with(
@@ -302,7 +303,7 @@ fn coerce_variables(
                     };
                     errors.push(format!(
                         "Variable '${name}' got invalid value {}{at}; {}",
-                        py_repr(&e.value),
+                        repr_value(&e.value),
                         e.message
                     ));
                 }
@@ -517,7 +518,7 @@ fn serialize_leaf(t: &TypeDef, data: Data) -> Result<Json, String> {
             Data::Str(s) => Err(format!(
                 "Enum '{}' cannot represent value: {}",
                 t.name,
-                py_repr(&Json::String(s))
+                repr_value(&Json::String(s))
             )),
             Data::Int(i) => Err(format!("Enum '{}' cannot represent value: {i}", t.name)),
             _ => Ok(Json::Null),
@@ -527,7 +528,7 @@ fn serialize_leaf(t: &TypeDef, data: Data) -> Result<Json, String> {
         ("Float", Data::Float(f)) if !f.is_finite() => {
             return Err(format!(
                 "Float cannot represent non numeric value: {}",
-                py_float(f)
+                repr_float(f)
             ))
         }
         ("Float", Data::Float(f)) => Json::from(f),

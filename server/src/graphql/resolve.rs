@@ -306,7 +306,7 @@ fn query_int(text: &str) -> Result<i64, String> {
     text.trim().parse::<i64>().map_err(|_| {
         format!(
             "invalid literal for int() with base 10: {}",
-            super::suggest::py_repr(&Json::String(text.to_string()))
+            crate::pycompat::repr_value(&Json::String(text.to_string()))
         )
     })
 }

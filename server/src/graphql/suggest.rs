@@ -2,8 +2,6 @@
 //! suggestions (same distance, threshold and order, so the same names come
 //! out) and the Python `repr` of JSON values that variable errors print.
 
-use serde_json::Value;
-
 /// Damerau-Levenshtein distance (optimal string alignment) between
 /// lowercased names, `None` past `threshold`; a case-only difference is 1.
 fn lexical_distance(input: &str, option: &str, threshold: usize) -> Option<usize> {
@@ -107,65 +105,9 @@ pub fn did_you_mean_with(sub: Option<&str>, suggestions: &[&str]) -> String {
     }
 }
 
-/// A Python string literal as `repr` writes it.
-fn py_str(s: &str) -> String {
-    crate::validation::py::repr_str(s)
-}
-
-/// A float as Python prints it (`1.0`, `1e+20`, `nan`).
-pub fn py_float(f: f64) -> String {
-    if f.is_nan() {
-        return "nan".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
-        let s = format!("{f:e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let exp: i32 = exp.parse().unwrap_or(0);
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mantissa}e{sign}{:02}", exp.abs());
-    }
-    let s = format!("{f}");
-    if s.contains('.') {
-        s
-    } else {
-        format!("{s}.0")
-    }
-}
-
-/// The value as graphql-core's `inspect` shows a Python object.
-pub fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64()) {
-            (Some(i), _) => i.to_string(),
-            (_, Some(u)) => u.to_string(),
-            _ => py_float(n.as_f64().unwrap_or(f64::NAN)),
-        },
-        Value::String(s) => py_str(s),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn suggestions_match_graphql_core() {
@@ -189,18 +131,5 @@ mod tests {
         assert_eq!(did_you_mean(&["a", "b"]), " Did you mean 'a' or 'b'?");
         assert_eq!(did_you_mean(&[]), "");
         assert_eq!(suggestion_list("a1", ["a10", "a9"]), vec!["a9", "a10"]);
-    }
-
-    #[test]
-    fn python_reprs() {
-        assert_eq!(py_repr(&json!({"runI": "x"})), "{'runI': 'x'}");
-        assert_eq!(
-            py_repr(&json!([1, 2.5, null, true, "it's"])),
-            "[1, 2.5, None, True, \"it's\"]"
-        );
-        assert_eq!(py_float(1.0), "1.0");
-        assert_eq!(py_float(1e20), "1e+20");
-        assert_eq!(py_float(f64::NAN), "nan");
-        assert_eq!(py_float(1.5e-7), "1.5e-07");
     }
 }

@@ -9,12 +9,13 @@ use super::json;
 use crate::artifacts::local::resolve_uri;
 use crate::artifacts::ArtifactPath;
 use crate::error::{ApiError, ApiResult};
+use crate::pycompat as py;
 use crate::request::Msg;
 use crate::state::AppState;
 use crate::store::logged_models::{
     LoggedModelDataset, LoggedModelOrderBy, LoggedModelQuery, NewLoggedModel,
 };
-use crate::validation::{self, py};
+use crate::validation;
 use crate::wire::logged_models::{
     CreateLoggedModel, FinalizeLoggedModel, GetLoggedModel, GetLoggedModelArtifact,
     ListLoggedModelArtifacts, ListLoggedModelArtifactsResponse, LogLoggedModelParams, LogModel,
@@ -322,31 +323,6 @@ async fn get_artifact(
 // 2.x runs/log-model
 // ---------------------------------------------------------------------------
 
-/// Python's `str()` of a JSON value (for `utc_time_created`).
-fn python_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => "None".into(),
-        Value::Number(n) if !(n.is_i64() || n.is_u64()) => {
-            py::repr_float(n.as_f64().unwrap_or(f64::NAN))
-        }
-        other => other.to_string(),
-    }
-}
-
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
 /// `str(datetime.now(timezone.utc).replace(tzinfo=None))`:
 /// `YYYY-MM-DD HH:MM:SS.ffffff`.
 fn utc_now_python() -> String {
@@ -408,8 +384,8 @@ fn model_tags_dict(model_json: &str) -> ApiResult<Map<String, Value>> {
     }
     let created = model
         .get("utc_time_created")
-        .filter(|v| truthy(v))
-        .map(python_str)
+        .filter(|v| py::truthy(v))
+        .map(py::str_value)
         .unwrap_or_else(utc_now_python);
     tags.insert("utc_time_created".into(), Value::String(created));
     tags.insert(
@@ -461,7 +437,7 @@ async fn log_model(state: web::Data<AppState>, Msg(req): Msg<LogModel>) -> Resp 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::logged_models::python_json_dumps;
+    use crate::pycompat::json_dumps as python_json_dumps;
 
     #[test]
     fn log_model_tag_dict_follows_mlflow() {

@@ -16,6 +16,7 @@ use crate::artifacts::roots::{
 };
 use crate::artifacts::ArtifactPath;
 use crate::error::{ApiError, ApiResult};
+use crate::pycompat as py;
 use crate::request::Msg;
 use crate::state::AppState;
 use crate::store::registry::{
@@ -24,7 +25,6 @@ use crate::store::registry::{
 };
 use crate::store::Page;
 use crate::validation;
-use crate::validation::py;
 use crate::wire::registry::{
     CreateModelVersion, CreateRegisteredModel, DeleteModelVersionTag, DeleteRegisteredModelTag,
     DownloadUriResponse, GetLatestVersions, GetModelVersionDownloadUri, ModelVersion,

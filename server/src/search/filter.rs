@@ -19,7 +19,8 @@
 use super::lexer::{self, Kind, Token};
 use super::{Clause, Comparator, EntityKind, FilterValue};
 use crate::error::{ApiError, ApiResult};
-use crate::validation::py;
+use crate::pycompat as py;
+use crate::pycompat::literal::{literal_eval, tuple_repr, Literal};
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::invalid_parameter(message)
@@ -1170,49 +1171,11 @@ fn python_float(s: &str) -> Option<f64> {
 
 const ILL_FORMED_LIST: &str = "While parsing a list in the query, expected a non-empty list of string values, but got ill-formed list.";
 
-/// An element of a literal tuple.
-#[derive(Debug, Clone, PartialEq)]
-enum Literal {
-    Str(String),
-    /// A number, as Python would print it.
-    Num(String),
-    Tuple(Vec<Literal>),
-}
-
-impl Literal {
-    fn repr(&self) -> String {
-        match self {
-            Literal::Str(s) => py::repr_str(s),
-            Literal::Num(n) => n.clone(),
-            Literal::Tuple(items) => tuple_repr(items),
-        }
-    }
-}
-
-fn tuple_repr(items: &[Literal]) -> String {
-    let inner: Vec<String> = items.iter().map(Literal::repr).collect();
-    if inner.len() == 1 {
-        format!("({},)", inner[0])
-    } else {
-        format!("({})", inner.join(", "))
-    }
-}
-
 /// `ast.literal_eval` of a parenthesised list, then MLflow's
 /// `_check_valid_identifier_list`: a non-empty tuple of strings (a single
 /// string counts as a one-element tuple).
 pub(super) fn parse_string_list(text: &str) -> ApiResult<Vec<String>> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut p = LiteralParser {
-        chars: &chars,
-        pos: 0,
-        depth: 0,
-    };
-    let value = p.expression().ok_or_else(|| invalid(ILL_FORMED_LIST))?;
-    p.skip_ws();
-    if p.pos != chars.len() {
-        return Err(invalid(ILL_FORMED_LIST));
-    }
+    let value = literal_eval(text).ok_or_else(|| invalid(ILL_FORMED_LIST))?;
     let items = match value {
         Literal::Tuple(items) => items,
         single => vec![single],
@@ -1235,188 +1198,6 @@ pub(super) fn parse_string_list(text: &str) -> ApiResult<Vec<String>> {
         }
     }
     Ok(strings)
-}
-
-/// A small parser for the Python literals that can appear in a list:
-/// strings (with escapes and implicit concatenation), numbers, tuples and
-/// parentheses.
-struct LiteralParser<'a> {
-    chars: &'a [char],
-    pos: usize,
-    /// Open parentheses; Python's tokenizer gives up beyond 200.
-    depth: usize,
-}
-
-const MAX_PAREN_DEPTH: usize = 200;
-
-impl LiteralParser<'_> {
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
-    }
-
-    fn skip_ws(&mut self) {
-        while self
-            .peek()
-            .is_some_and(|c| c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\x0c')
-        {
-            self.pos += 1;
-        }
-    }
-
-    /// An expression: a tuple or a single value.
-    fn expression(&mut self) -> Option<Literal> {
-        self.skip_ws();
-        match self.peek()? {
-            '(' => {
-                if self.depth >= MAX_PAREN_DEPTH {
-                    return None;
-                }
-                self.depth += 1;
-                self.pos += 1;
-                let mut items = Vec::new();
-                let mut trailing_comma = false;
-                loop {
-                    self.skip_ws();
-                    if self.peek() == Some(')') {
-                        self.pos += 1;
-                        break;
-                    }
-                    items.push(self.expression()?);
-                    self.skip_ws();
-                    match self.peek()? {
-                        ',' => {
-                            self.pos += 1;
-                            trailing_comma = true;
-                        }
-                        ')' => {
-                            self.pos += 1;
-                            trailing_comma = false;
-                            break;
-                        }
-                        _ => return None,
-                    }
-                }
-                self.depth -= 1;
-                if items.len() == 1 && !trailing_comma {
-                    items.pop()
-                } else {
-                    Some(Literal::Tuple(items))
-                }
-            }
-            '\'' | '"' => {
-                let mut s = self.string()?;
-                loop {
-                    let save = self.pos;
-                    self.skip_ws();
-                    if matches!(self.peek(), Some('\'' | '"')) {
-                        s.push_str(&self.string()?);
-                    } else {
-                        self.pos = save;
-                        break;
-                    }
-                }
-                Some(Literal::Str(s))
-            }
-            c if c.is_ascii_digit() || c == '-' || c == '+' || c == '.' => self.number(),
-            _ => None,
-        }
-    }
-
-    fn number(&mut self) -> Option<Literal> {
-        let mut negative = false;
-        if let Some(c @ ('-' | '+')) = self.peek() {
-            negative = c == '-';
-            self.pos += 1;
-            self.skip_ws();
-        }
-        let start = self.pos;
-        let mut prev = ' ';
-        while let Some(c) = self.peek() {
-            let exponent_sign = matches!(c, '-' | '+') && matches!(prev, 'e' | 'E');
-            if !(c.is_ascii_alphanumeric() || c == '.' || c == '_' || exponent_sign) {
-                break;
-            }
-            prev = c;
-            self.pos += 1;
-        }
-        let body: String = self.chars[start..self.pos].iter().collect();
-        if body.is_empty() {
-            return None;
-        }
-        if body.chars().all(|c| c.is_ascii_digit() || c == '_') {
-            let n = py::parse_int(&body)?;
-            return Some(Literal::Num(if negative { -n } else { n }.to_string()));
-        }
-        if body
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '_' | '+' | '-'))
-        {
-            let f: f64 = body.replace('_', "").parse().ok()?;
-            return Some(Literal::Num(py::repr_float(if negative { -f } else { f })));
-        }
-        None
-    }
-
-    /// One string literal with Python's escapes.
-    fn string(&mut self) -> Option<String> {
-        let quote = self.peek()?;
-        self.pos += 1;
-        let mut out = String::new();
-        loop {
-            let c = self.peek()?;
-            self.pos += 1;
-            match c {
-                _ if c == quote => return Some(out),
-                '\n' | '\r' => return None,
-                '\\' => {
-                    let e = self.peek()?;
-                    self.pos += 1;
-                    match e {
-                        '\n' => {}
-                        '\\' | '\'' | '"' => out.push(e),
-                        'a' => out.push('\u{7}'),
-                        'b' => out.push('\u{8}'),
-                        'f' => out.push('\u{c}'),
-                        'n' => out.push('\n'),
-                        'r' => out.push('\r'),
-                        't' => out.push('\t'),
-                        'v' => out.push('\u{b}'),
-                        '0'..='7' => {
-                            let mut v = e.to_digit(8)?;
-                            for _ in 0..2 {
-                                match self.peek().and_then(|d| d.to_digit(8)) {
-                                    Some(d) => {
-                                        v = v * 8 + d;
-                                        self.pos += 1;
-                                    }
-                                    None => break,
-                                }
-                            }
-                            out.push(char::from_u32(v)?);
-                        }
-                        'x' | 'u' | 'U' => {
-                            let n = match e {
-                                'x' => 2,
-                                'u' => 4,
-                                _ => 8,
-                            };
-                            let mut v = 0u32;
-                            for _ in 0..n {
-                                v = v * 16 + self.peek()?.to_digit(16)?;
-                                self.pos += 1;
-                            }
-                            out.push(char::from_u32(v)?);
-                        }
-                        other => {
-                            out.push('\\');
-                            out.push(other);
-                        }
-                    }
-                }
-                _ => out.push(c),
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -66,7 +66,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 fn is_word(c: char) -> bool {
-    crate::validation::py::is_word_char(c)
+    crate::pycompat::is_word_char(c)
 }
 
 /// For each position `p` after an opening `quote`, where the literal ends

@@ -12,7 +12,7 @@ use super::filter::{resolve_identifier, Spec, EXPERIMENTS, RUNS};
 use super::lexer::{self, Kind, Token};
 use super::{EntityKind, OrderBy};
 use crate::error::{ApiError, ApiResult};
-use crate::validation::py;
+use crate::pycompat as py;
 
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::invalid_parameter(message)

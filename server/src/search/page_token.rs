@@ -4,7 +4,7 @@
 //! writes it, e.g. `eyJvZmZzZXQiOiAxfQ==` for offset 1.
 
 use crate::error::{ApiError, ApiResult};
-use crate::validation::py;
+use crate::pycompat as py;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::Value;
@@ -37,20 +37,20 @@ pub fn decode_page_token(token: &str) -> ApiResult<usize> {
     let parsed_error = || {
         ApiError::invalid_parameter(format!(
             "Invalid page token, parsed value={}",
-            py_repr(&parsed)
+            py::repr_value(&parsed)
         ))
     };
     let offset = match &parsed {
         Value::Object(map) => map.get("offset").cloned().unwrap_or(Value::Null),
         _ => return Err(parsed_error()),
     };
-    if !truthy(&offset) {
+    if !py::truthy(&offset) {
         return Err(parsed_error());
     }
     let not_stringable = || {
         ApiError::invalid_parameter(format!(
             "Invalid page token, not stringable {}",
-            py_str(&offset)
+            py::str_value(&offset)
         ))
     };
     let value: i128 = match &offset {
@@ -125,53 +125,6 @@ fn sextet(b: u8) -> Option<u32> {
         b'/' => 63,
         _ => return None,
     })
-}
-
-/// Python truthiness of a JSON value.
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
-}
-
-/// `repr()` of the Python object `json.loads` would return.
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
-            (Some(i), _, _) => i.to_string(),
-            (_, Some(u), _) => u.to_string(),
-            (_, _, Some(f)) => py::repr_float(f),
-            _ => n.to_string(),
-        },
-        Value::String(s) => py::repr_str(s),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(py_repr).collect();
-            format!("[{}]", inner.join(", "))
-        }
-        Value::Object(map) => {
-            let inner: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{}: {}", py::repr_str(k), py_repr(v)))
-                .collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-    }
-}
-
-/// `str()` of that Python object (strings unquoted).
-fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => py_repr(other),
-    }
 }
 
 #[cfg(test)]

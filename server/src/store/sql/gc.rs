@@ -436,7 +436,7 @@ impl SqlStore {
             return Err(ApiError::invalid_parameter(format!(
                 "Experiments {} are not in the deleted lifecycle stage. Only experiments in the \
                  deleted lifecycle stage can be hard-deleted.",
-                crate::validation::py::repr_str_list(&[experiment_id])
+                crate::pycompat::repr_str_list(&[experiment_id])
             )));
         }
         for sql in run_cascade("SELECT run_uuid FROM runs WHERE experiment_id = $1") {

@@ -12,15 +12,15 @@ use super::filters::push_comparison;
 use super::query::{get_opt_i64, Sql, ROWS_PER_INSERT};
 use super::{now_millis, Dialect, SqlStore};
 use crate::error::{ApiError, ApiResult};
+use crate::pycompat as py;
 use crate::search::{parse_logged_model_filter, Clause, Comparator, EntityKind, FilterValue};
 use crate::store::logged_models::{
     LoggedModelDataset, LoggedModelOrderBy, LoggedModelQuery, LoggedModelStore, NewLoggedModel,
 };
 use crate::store::{NewMetric, Page};
-use crate::validation::{self, py};
+use crate::validation;
 use crate::wire::logged_models::{
-    python_json_dumps, LoggedModel, LoggedModelData, LoggedModelInfo, LoggedModelMetric,
-    LoggedModelStatus,
+    LoggedModel, LoggedModelData, LoggedModelInfo, LoggedModelMetric, LoggedModelStatus,
 };
 use crate::wire::{KeyValue, MetricValue};
 use async_trait::async_trait;
@@ -117,84 +117,6 @@ fn model_artifact_location(experiment_location: &str, model_id: &str) -> String 
         "/"
     };
     format!("{experiment_location}{sep}models/{model_id}/artifacts")
-}
-
-const ADJECTIVES: &[&str] = &[
-    "amazing",
-    "bemused",
-    "bold",
-    "brawny",
-    "capable",
-    "carefree",
-    "casual",
-    "chill",
-    "clean",
-    "colorful",
-    "dapper",
-    "efficient",
-    "enchanting",
-    "fearless",
-    "gaudy",
-    "gentle",
-    "glamorous",
-    "honorable",
-    "industrious",
-    "judicious",
-    "kindly",
-    "legendary",
-    "loud",
-    "luxuriant",
-    "merciful",
-    "nervous",
-    "omniscient",
-    "painted",
-    "polite",
-    "resilient",
-    "rumbling",
-    "secretive",
-    "silent",
-    "skillful",
-    "sneaky",
-    "spiffy",
-    "stately",
-    "suave",
-    "thundering",
-    "traveling",
-    "unequaled",
-    "upbeat",
-    "valuable",
-    "victorious",
-    "welcoming",
-    "whimsical",
-    "wise",
-    "youthful",
-    "zealous",
-];
-const NOUNS: &[&str] = &[
-    "ant", "ape", "asp", "bass", "bat", "bear", "bee", "bird", "boar", "bug", "calf", "carp",
-    "cat", "chimp", "cod", "colt", "conch", "cow", "crab", "crane", "croc", "crow", "cub", "deer",
-    "doe", "dog", "dolphin", "donkey", "dove", "duck", "eel", "elk", "fawn", "finch", "fish",
-    "fly", "foal", "fowl", "fox", "frog", "gnat", "gnu", "goat", "goose", "grouse", "grub", "gull",
-    "hare", "hawk", "hen", "hog", "horse", "hound", "jay", "kit", "kite", "koi", "lamb", "lark",
-    "loon", "lynx", "mare", "midge", "mink", "mole", "moose", "moth", "mouse", "mule", "newt",
-    "owl", "ox", "panda", "penguin", "perch", "pig", "pug", "quail", "ram", "rat", "ray", "robin",
-    "roo", "rook", "seal", "shad", "shark", "sheep", "shoat", "shrew", "shrike", "shrimp", "skink",
-    "skunk", "sloth", "slug", "smelt", "snail", "snake", "snipe", "sow", "sponge", "squid",
-    "squirrel", "stag", "steed", "stoat", "stork", "swan", "tern", "toad", "trout", "turtle",
-    "vole", "wasp", "whale", "wolf", "worm", "wren", "yak", "zebra",
-];
-
-/// `adjective-animal-NNN`, as MLflow names unnamed models.
-fn generate_model_name() -> String {
-    use rand::seq::SliceRandom;
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    format!(
-        "{}-{}-{}",
-        ADJECTIVES.choose(&mut rng).copied().unwrap_or("bold"),
-        NOUNS.choose(&mut rng).copied().unwrap_or("ant"),
-        rng.gen_range(0..1000)
-    )
 }
 
 /// Refuses a key given twice in one request (MLflow's insert fails on the
@@ -546,52 +468,7 @@ fn encode_token(query: &LoggedModelQuery, offset: usize) -> String {
         "order_by": token_order_by(&query.order_by),
         "offset": offset,
     });
-    base64::engine::general_purpose::STANDARD.encode(python_json_dumps(&token))
-}
-
-/// Python's `repr()` of a JSON value (`None`, `True`, `'s'`, `[…]`, `{…}`).
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if !(n.is_i64() || n.is_u64()) => py::repr_float(f),
-            _ => n.to_string(),
-        },
-        Value::String(s) => py::repr_str(s),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(py_repr).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("{}: {}", py::repr_str(k), py_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    }
-}
-
-/// `str()` of a value in an f-string: strings unquoted, the rest as repr.
-fn py_str(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => py_repr(other),
-    }
-}
-
-/// Python truthiness (`token.get(x) or None`).
-fn truthy(v: &Value) -> bool {
-    match v {
-        Value::Null => false,
-        Value::Bool(b) => *b,
-        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
-        Value::String(s) => !s.is_empty(),
-        Value::Array(a) => !a.is_empty(),
-        Value::Object(o) => !o.is_empty(),
-    }
+    base64::engine::general_purpose::STANDARD.encode(py::json_dumps(&token))
 }
 
 /// `SearchLoggedModelsPaginationToken.decode(token).validate(…)`: the
@@ -609,7 +486,7 @@ fn decode_token(token: &str, query: &LoggedModelQuery) -> ApiResult<usize> {
         return Err(invalid("Expected a JSON object."));
     };
     let get = |k: &str| obj.get(k).cloned().unwrap_or(Value::Null);
-    let or_none = |v: Value| if truthy(&v) { v } else { Value::Null };
+    let or_none = |v: Value| if py::truthy(&v) { v } else { Value::Null };
 
     let expected_ids = json!(query.experiment_ids);
     let found_ids = get("experiment_ids");
@@ -617,8 +494,8 @@ fn decode_token(token: &str, query: &LoggedModelQuery) -> ApiResult<usize> {
         return Err(ApiError::invalid_parameter(format!(
             "Experiment IDs in the page token do not match the requested experiment IDs. \
              Expected: {}. Found: {}",
-            py_repr(&expected_ids),
-            py_repr(&found_ids)
+            py::repr_value(&expected_ids),
+            py::repr_value(&found_ids)
         )));
     }
     let expected_filter = token_filter(query);
@@ -627,8 +504,8 @@ fn decode_token(token: &str, query: &LoggedModelQuery) -> ApiResult<usize> {
         return Err(ApiError::invalid_parameter(format!(
             "Filter string in the page token does not match the requested filter string. \
              Expected: {}. Found: {}",
-            py_str(&expected_filter),
-            py_str(&found_filter)
+            py::str_value(&expected_filter),
+            py::str_value(&found_filter)
         )));
     }
     let expected_order = token_order_by(&query.order_by);
@@ -637,8 +514,8 @@ fn decode_token(token: &str, query: &LoggedModelQuery) -> ApiResult<usize> {
         return Err(ApiError::invalid_parameter(format!(
             "Order by in the page token does not match the requested order by. \
              Expected: {}. Found: {}",
-            py_str(&expected_order),
-            py_str(&found_order)
+            py::str_value(&expected_order),
+            py::str_value(&found_order)
         )));
     }
     match or_none(get("offset")) {
@@ -816,7 +693,7 @@ impl SqlStore {
         let name = new
             .name
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(generate_model_name);
+            .unwrap_or_else(py::names::random_name);
         let now = now_millis();
         let mut q = Sql::new(
             "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, \
@@ -1115,7 +992,7 @@ impl SqlStore {
             None => Vec::new(),
         };
         history.push(Value::Object(model));
-        let value = python_json_dumps(&Value::Array(history));
+        let value = py::json_dumps(&Value::Array(history));
         // MLflow checks the length (an error only when truncation is off)
         // but stores the whole value.
         validation::validate_tag_value(LOG_MODEL_HISTORY_TAG, value.clone(), truncate_long_values)?;

@@ -12,6 +12,7 @@ use super::filters::push_comparison;
 use super::query::{get_opt_i64, Sql, ROWS_PER_INSERT};
 use super::{now_millis, Dialect, SqlStore};
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::pycompat as py;
 use crate::search::{
     decode_page_token, encode_page_token, parse_model_version_filter, parse_model_version_order_by,
     parse_registered_model_filter, parse_registered_model_order_by, Clause, Comparator, EntityKind,
@@ -23,7 +24,6 @@ use crate::store::registry::{
     STAGE_DELETED_INTERNAL,
 };
 use crate::store::Page;
-use crate::validation::py;
 use crate::wire::registry::{ModelVersion, RegisteredModel, RegisteredModelAlias};
 use crate::wire::KeyValue;
 use async_trait::async_trait;
@@ -111,27 +111,6 @@ fn dedupe_tags(tags: &[KeyValue]) -> Vec<&KeyValue> {
         }
     }
     unique
-}
-
-/// `json.dumps` of a JSON value with Python's default separators.
-fn py_json_dumps(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => py::json_dumps_str(s),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(py_json_dumps).collect();
-            format!("[{}]", inner.join(", "))
-        }
-        Value::Object(map) => {
-            let inner: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("{}: {}", py::json_dumps_str(k), py_json_dumps(v)))
-                .collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -614,7 +593,7 @@ async fn add_model_versions_tag(
     .bind(&model.model_id)
     .bind(model.experiment_id)
     .bind(MODEL_VERSIONS_TAG_KEY)
-    .bind(py_json_dumps(&Value::Array(list)))
+    .bind(py::json_dumps(&Value::Array(list)))
     .execute(&mut *conn)
     .await?;
     Ok(())
@@ -1292,7 +1271,7 @@ mod tests {
     fn python_json_dumps() {
         let v = serde_json::json!([{"name": "m", "version": 1}, {"name": "é", "version": "2"}]);
         assert_eq!(
-            py_json_dumps(&v),
+            py::json_dumps(&v),
             r#"[{"name": "m", "version": 1}, {"name": "\u00e9", "version": "2"}]"#
         );
     }

@@ -105,31 +105,6 @@ fn newer(a: &NewMetric, b: &NewMetric) -> bool {
         || ((a.step, a.timestamp) == (b.step, b.timestamp) && av > bv)
 }
 
-const ADJECTIVES: &[&str] = &[
-    "able", "bold", "brave", "bright", "calm", "clever", "crisp", "eager", "fair", "gentle",
-    "glad", "grand", "keen", "kind", "lively", "lucky", "merry", "nimble", "polite", "proud",
-    "quick", "quiet", "rare", "sharp", "shy", "smart", "swift", "tidy", "vast", "warm", "wise",
-    "zesty",
-];
-const NOUNS: &[&str] = &[
-    "ant", "bass", "bear", "bee", "cat", "colt", "crab", "crow", "deer", "dove", "duck", "eel",
-    "elk", "finch", "fox", "frog", "goat", "hare", "hawk", "ibis", "lark", "lynx", "mole", "moth",
-    "newt", "owl", "ox", "ram", "seal", "slug", "swan", "toad", "wasp", "whale", "wolf", "yak",
-];
-
-/// `adjective-animal-NNN`, as MLflow names runs without a name.
-fn generate_run_name() -> String {
-    use rand::seq::SliceRandom;
-    use rand::Rng;
-    let mut rng = rand::thread_rng();
-    format!(
-        "{}-{}-{}",
-        ADJECTIVES.choose(&mut rng).copied().unwrap_or("able"),
-        NOUNS.choose(&mut rng).copied().unwrap_or("ant"),
-        rng.gen_range(0..1000)
-    )
-}
-
 impl SqlStore {
     async fn run_info_in(&self, tx: &mut Transaction<'_, Any>, run_id: &str) -> ApiResult<RunInfo> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM runs WHERE run_uuid = $1");
@@ -198,7 +173,7 @@ impl SqlStore {
             }
             (false, _) => new.run_name.clone(),
             (true, Some(tag)) => tag,
-            (true, None) => generate_run_name(),
+            (true, None) => crate::pycompat::names::random_name(),
         };
         let run_id = uuid::Uuid::new_v4().simple().to_string();
         let root = experiment.artifact_location.clone().unwrap_or_default();
