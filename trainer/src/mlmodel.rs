@@ -97,7 +97,10 @@ pub fn write_model_dir(
     if let Some(run_id) = desc.run_id {
         mlmodel.push_str(&format!("run_id: {run_id}\n"));
     }
-    mlmodel.push_str(&format!("utc_time_created: '{}'\n", utc_now()));
+    mlmodel.push_str(&format!(
+        "utc_time_created: '{}'\n",
+        ferroflow_common::civil::python_utc_now()
+    ));
     std::fs::write(dir.join("MLmodel"), mlmodel)?;
     Ok(())
 }
@@ -107,30 +110,6 @@ fn pseudo_uuid() -> String {
     let seed = crate::tracking::now_ms() as u64 ^ ((std::process::id() as u64) << 32);
     let mut rng = crate::sampler::SplitMix64::new(seed);
     format!("{:016x}{:016x}", rng.next_u64(), rng.next_u64())
-}
-
-/// `YYYY-MM-DD HH:MM:SS.ffffff` in UTC, as MLflow writes it.
-fn utc_now() -> String {
-    let ms = crate::tracking::now_ms();
-    let secs = ms.div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil-from-days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        ms.rem_euclid(1000) * 1000
-    )
 }
 
 #[cfg(test)]
@@ -165,12 +144,5 @@ mod tests {
         names.sort();
         assert_eq!(names, ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]);
         assert!(dir.path().join("code/ferroflow_mnist_pyfunc.py").is_file());
-    }
-
-    #[test]
-    fn utc_timestamp_shape() {
-        let t = utc_now();
-        assert_eq!(t.len(), "2026-01-01 00:00:00.000000".len(), "{t}");
-        assert!(t.starts_with("20"));
     }
 }

@@ -323,33 +323,6 @@ async fn get_artifact(
 // 2.x runs/log-model
 // ---------------------------------------------------------------------------
 
-/// `str(datetime.now(timezone.utc).replace(tzinfo=None))`:
-/// `YYYY-MM-DD HH:MM:SS.ffffff`.
-fn utc_now_python() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs() as i64;
-    let micros = now.subsec_micros();
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{micros:06}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
 /// `Model.from_dict(model_json).get_tags_dict()`: `run_id` and
 /// `artifact_path` (when not null), `utc_time_created` (as text),
 /// `model_uuid` (null when absent), then `flavors` without their `config`.
@@ -386,7 +359,7 @@ fn model_tags_dict(model_json: &str) -> ApiResult<Map<String, Value>> {
         .get("utc_time_created")
         .filter(|v| py::truthy(v))
         .map(py::str_value)
-        .unwrap_or_else(utc_now_python);
+        .unwrap_or_else(ferroflow_common::civil::python_utc_now);
     tags.insert("utc_time_created".into(), Value::String(created));
     tags.insert(
         "model_uuid".into(),
@@ -465,15 +438,6 @@ mod tests {
             err.message,
             "Malformed model info. \n not json \n is not a valid JSON."
         );
-    }
-
-    #[test]
-    fn python_utc_now_shape() {
-        let s = utc_now_python();
-        assert_eq!(s.len(), 26, "{s}");
-        assert_eq!(&s[4..5], "-");
-        assert_eq!(&s[10..11], " ");
-        assert_eq!(&s[19..20], ".");
     }
 
     #[test]

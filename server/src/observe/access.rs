@@ -164,36 +164,32 @@ impl Drop for Finish {
         let duration_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3;
         let probe =
             super::metrics::excluded_from_http_metrics(&self.route) && self.route != "/metrics";
+        // `tracing`'s level must be a constant at each call site, hence one
+        // macro for the field list and two call sites.
+        macro_rules! access_line {
+            ($level:expr) => {
+                tracing::event!(
+                    target: ACCESS_TARGET,
+                    $level,
+                    request_id = %self.request_id,
+                    method = %self.method,
+                    route = %self.route,
+                    path = %self.path,
+                    status = self.status,
+                    duration_ms,
+                    bytes = self.bytes,
+                    complete = self.complete,
+                    remote = %self.remote,
+                    "request"
+                )
+            };
+        }
         // Probes arrive every few seconds from Kubernetes: keep them out of
         // the default log level.
         if probe {
-            tracing::debug!(
-                target: ACCESS_TARGET,
-                request_id = %self.request_id,
-                method = %self.method,
-                route = %self.route,
-                path = %self.path,
-                status = self.status,
-                duration_ms,
-                bytes = self.bytes,
-                complete = self.complete,
-                remote = %self.remote,
-                "request"
-            );
+            access_line!(tracing::Level::DEBUG);
         } else {
-            tracing::info!(
-                target: ACCESS_TARGET,
-                request_id = %self.request_id,
-                method = %self.method,
-                route = %self.route,
-                path = %self.path,
-                status = self.status,
-                duration_ms,
-                bytes = self.bytes,
-                complete = self.complete,
-                remote = %self.remote,
-                "request"
-            );
+            access_line!(tracing::Level::INFO);
         }
     }
 }

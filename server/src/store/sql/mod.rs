@@ -9,6 +9,7 @@
 //! locked". Every multi-row write is one transaction.
 
 mod datasets;
+mod dialect;
 mod experiments;
 mod filters;
 pub mod gc;
@@ -30,11 +31,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
+pub use dialect::Dialect;
 
 pub struct SqlStore {
     /// Reads (and, on PostgreSQL, writes).
@@ -171,10 +168,7 @@ impl SqlStore {
 #[async_trait]
 impl TrackingStore for SqlStore {
     fn backend(&self) -> &'static str {
-        match self.dialect {
-            Dialect::Sqlite => "sqlite",
-            Dialect::Postgres => "postgresql",
-        }
+        self.dialect.backend_name()
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

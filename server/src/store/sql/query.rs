@@ -101,6 +101,114 @@ pub fn get_opt_i64(row: &AnyRow, col: &str) -> Result<Option<i64>, sqlx::Error> 
 /// Splits rows into chunks small enough for SQLite's parameter limit.
 pub const ROWS_PER_INSERT: usize = 500;
 
+/// Bound parameters one statement may carry: SQLite's limit is 32,766 since
+/// 3.32, PostgreSQL's 65,535; this leaves room on both.
+const MAX_PARAMS_PER_STATEMENT: usize = 30_000;
+
+/// The values of one row of a [`insert_rows`] statement: each call appends
+/// one bound value, separated from the previous one.
+pub struct RowValues<'a> {
+    sql: &'a mut Sql,
+    first: bool,
+}
+
+impl RowValues<'_> {
+    fn next(&mut self) -> &mut Sql {
+        if !self.first {
+            self.sql.push(", ");
+        }
+        self.first = false;
+        self.sql
+    }
+
+    pub fn str(&mut self, s: &str) -> &mut Self {
+        self.next().str(s);
+        self
+    }
+
+    pub fn opt_str(&mut self, s: Option<&str>) -> &mut Self {
+        self.next().opt_str(s);
+        self
+    }
+
+    pub fn i64(&mut self, v: i64) -> &mut Self {
+        self.next().i64(v);
+        self
+    }
+
+    pub fn opt_i64(&mut self, v: Option<i64>) -> &mut Self {
+        match v {
+            Some(v) => self.i64(v),
+            None => {
+                self.next().push("NULL");
+                self
+            }
+        }
+    }
+
+    pub fn f64(&mut self, v: f64) -> &mut Self {
+        self.next().f64(v);
+        self
+    }
+
+    pub fn bool(&mut self, v: bool) -> &mut Self {
+        self.next().bool(v);
+        self
+    }
+}
+
+/// The statements of a multi-row `INSERT INTO {table} ({columns}) VALUES
+/// (…), (…) {suffix}` over `rows`, split so that none binds more than
+/// [`ROWS_PER_INSERT`] rows or [`MAX_PARAMS_PER_STATEMENT`] values.
+/// `values` appends one row's values, in `columns` order. `suffix` is the
+/// conflict clause (`ON CONFLICT … DO …`) or empty.
+pub fn insert_statements<T>(
+    table: &str,
+    columns: &[&str],
+    suffix: &str,
+    rows: &[T],
+    mut values: impl FnMut(&mut RowValues<'_>, &T),
+) -> Vec<Sql> {
+    let per_statement = (MAX_PARAMS_PER_STATEMENT / columns.len().max(1)).clamp(1, ROWS_PER_INSERT);
+    let head = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+    rows.chunks(per_statement)
+        .map(|chunk| {
+            let mut q = Sql::new(&head);
+            for (i, row) in chunk.iter().enumerate() {
+                q.push(if i == 0 { "(" } else { ", (" });
+                values(
+                    &mut RowValues {
+                        sql: &mut q,
+                        first: true,
+                    },
+                    row,
+                );
+                q.push(")");
+            }
+            if !suffix.is_empty() {
+                q.push(" ").push(suffix);
+            }
+            q
+        })
+        .collect()
+}
+
+/// Runs [`insert_statements`] on `conn` (a transaction's connection: the
+/// statements of one call commit or roll back together with it).
+pub async fn insert_rows<T>(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    suffix: &str,
+    rows: &[T],
+    values: impl FnMut(&mut RowValues<'_>, &T),
+) -> Result<(), sqlx::Error> {
+    for statement in insert_statements(table, columns, suffix, rows, values) {
+        statement.query().execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +226,55 @@ mod tests {
             "SELECT * FROM t WHERE a = $1 AND b IN ($2, $3) AND c = $4"
         );
         assert_eq!(q.args.len(), 4);
+    }
+
+    #[test]
+    fn insert_statements_number_every_row() {
+        let rows = [("a", 1), ("b", 2)];
+        let statements = insert_statements(
+            "t",
+            &["k", "v", "n"],
+            "ON CONFLICT DO NOTHING",
+            &rows,
+            |row, (k, n)| {
+                row.str(k).opt_i64(None).i64(*n);
+            },
+        );
+        assert_eq!(statements.len(), 1);
+        assert_eq!(
+            statements[0].text,
+            "INSERT INTO t (k, v, n) VALUES ($1, NULL, $2), ($3, NULL, $4) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            statements[0].args,
+            [
+                Arg::Str("a".into()),
+                Arg::I64(1),
+                Arg::Str("b".into()),
+                Arg::I64(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn insert_statements_split_by_rows_and_by_parameters() {
+        let rows: Vec<i64> = (0..1234).collect();
+        let narrow = insert_statements("t", &["n"], "", &rows, |row, n| {
+            row.i64(*n);
+        });
+        assert_eq!(narrow.len(), 3);
+        assert_eq!(narrow[0].args.len(), ROWS_PER_INSERT);
+        let wide_columns: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+        let wide_columns: Vec<&str> = wide_columns.iter().map(String::as_str).collect();
+        let wide = insert_statements("t", &wide_columns, "", &rows, |row, n| {
+            for _ in 0..100 {
+                row.i64(*n);
+            }
+        });
+        assert!(wide
+            .iter()
+            .all(|q| q.args.len() <= MAX_PARAMS_PER_STATEMENT));
+        assert_eq!(wide.iter().map(|q| q.args.len()).sum::<usize>(), 123_400);
+        assert!(insert_statements("t", &["n"], "", &[] as &[i64], |_, _| {}).is_empty());
     }
 }
