@@ -236,20 +236,251 @@ fn connection_failure(err: &sqlx::Error) -> Option<&'static str> {
     }
 }
 
+/// A unique key of MLflow's schema, and what a client is told when a write
+/// violates it. PostgreSQL names the constraint; SQLite names the table and
+/// columns ("UNIQUE constraint failed: experiments.workspace,
+/// experiments.name"), so each key carries both and the two databases answer
+/// with the same text (never the driver's).
+#[derive(Debug, PartialEq, Eq)]
+pub struct UniqueKey {
+    /// The constraint's name in the PostgreSQL schema.
+    pub constraint: &'static str,
+    pub table: &'static str,
+    /// In the constraint's order (SQLite lists them so).
+    pub columns: &'static [&'static str],
+    pub message: &'static str,
+}
+
+impl UniqueKey {
+    const fn new(
+        constraint: &'static str,
+        table: &'static str,
+        columns: &'static [&'static str],
+        message: &'static str,
+    ) -> UniqueKey {
+        UniqueKey {
+            constraint,
+            table,
+            columns,
+            message,
+        }
+    }
+}
+
+/// The unique keys of the tables ferroflow writes. Most duplicates are
+/// caught by a check before the INSERT; these messages answer the race
+/// where another request wrote the same key in between.
+pub static UNIQUE_KEYS: &[UniqueKey] = &[
+    UniqueKey::new(
+        "experiment_pk",
+        "experiments",
+        &["experiment_id"],
+        "An experiment with this ID already exists.",
+    ),
+    UniqueKey::new(
+        UNIQUE_EXPERIMENT_NAME,
+        "experiments",
+        &["workspace", "name"],
+        "An experiment with this name already exists (names are unique, including deleted \
+         experiments).",
+    ),
+    UniqueKey::new(
+        "experiment_tag_pk",
+        "experiment_tags",
+        &["key", "experiment_id"],
+        "The experiment already has a tag with this key.",
+    ),
+    UniqueKey::new(
+        "run_pk",
+        "runs",
+        &["run_uuid"],
+        "A run with this ID already exists.",
+    ),
+    UniqueKey::new(
+        "tag_pk",
+        "tags",
+        &["key", "run_uuid"],
+        "The run already has a tag with this key.",
+    ),
+    UniqueKey::new(
+        "param_pk",
+        "params",
+        &["key", "run_uuid"],
+        "The run already has a param with this key.",
+    ),
+    UniqueKey::new(
+        "metric_pk",
+        "metrics",
+        &["key", "timestamp", "step", "run_uuid", "value", "is_nan"],
+        "The run already has this metric point (same key, timestamp, step and value).",
+    ),
+    UniqueKey::new(
+        "latest_metric_pk",
+        "latest_metrics",
+        &["key", "run_uuid"],
+        "The run already has a latest value for this metric.",
+    ),
+    UniqueKey::new(
+        "dataset_pk",
+        "datasets",
+        &["experiment_id", "name", "digest"],
+        "The experiment already has a dataset with this name and digest.",
+    ),
+    UniqueKey::new(
+        "inputs_pk",
+        "inputs",
+        &[
+            "source_type",
+            "source_id",
+            "destination_type",
+            "destination_id",
+        ],
+        "This input or output is already linked to the run.",
+    ),
+    UniqueKey::new(
+        "input_tags_pk",
+        "input_tags",
+        &["input_uuid", "name"],
+        "The input already has a tag with this name.",
+    ),
+    UniqueKey::new(
+        "registered_model_pk",
+        "registered_models",
+        &["workspace", "name"],
+        "A registered model with this name already exists.",
+    ),
+    UniqueKey::new(
+        "registered_model_tag_pk",
+        "registered_model_tags",
+        &["workspace", "key", "name"],
+        "The registered model already has a tag with this key.",
+    ),
+    UniqueKey::new(
+        "registered_model_alias_pk",
+        "registered_model_aliases",
+        &["workspace", "name", "alias"],
+        "The registered model already has this alias.",
+    ),
+    UniqueKey::new(
+        "model_version_pk",
+        "model_versions",
+        &["workspace", "name", "version"],
+        "This version of the registered model already exists.",
+    ),
+    UniqueKey::new(
+        "model_version_tag_pk",
+        "model_version_tags",
+        &["workspace", "key", "name", "version"],
+        "The model version already has a tag with this key.",
+    ),
+    UniqueKey::new(
+        "logged_models_pk",
+        "logged_models",
+        &["model_id"],
+        "A logged model with this ID already exists.",
+    ),
+    UniqueKey::new(
+        "logged_model_params_pk",
+        "logged_model_params",
+        &["model_id", "param_key"],
+        "The logged model already has a param with this key.",
+    ),
+    UniqueKey::new(
+        "logged_model_tags_pk",
+        "logged_model_tags",
+        &["model_id", "tag_key"],
+        "The logged model already has a tag with this key.",
+    ),
+    UniqueKey::new(
+        "logged_model_metrics_pk",
+        "logged_model_metrics",
+        &[
+            "model_id",
+            "metric_name",
+            "metric_timestamp_ms",
+            "metric_step",
+            "run_id",
+        ],
+        "The logged model already has this metric point.",
+    ),
+];
+
+/// The constraint that keeps experiment names unique (per workspace).
+pub const UNIQUE_EXPERIMENT_NAME: &str = "uq_experiments_workspace_name";
+
+/// A unique key the table does not know (a table ferroflow does not write).
+pub static UNKNOWN_UNIQUE_KEY: UniqueKey = UniqueKey::new(
+    "",
+    "",
+    &[],
+    "A resource with the same unique key already exists.",
+);
+
+/// What SQLite puts before the violated key's `table.column` list.
+const SQLITE_UNIQUE_PREFIX: &str = "UNIQUE constraint failed: ";
+
+/// The key a unique violation broke: `None` when `err` is no unique
+/// violation, [`UNKNOWN_UNIQUE_KEY`] when the key is not in [`UNIQUE_KEYS`].
+pub fn violated_unique_key(err: &sqlx::Error) -> Option<&'static UniqueKey> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    // SQLite's extended codes: 2067 SQLITE_CONSTRAINT_UNIQUE, 1555
+    // SQLITE_CONSTRAINT_PRIMARYKEY.
+    let code = db.code();
+    if !(db.is_unique_violation() || matches!(code.as_deref(), Some("2067" | "1555"))) {
+        return None;
+    }
+    let known = match (
+        db.constraint(),
+        db.message().strip_prefix(SQLITE_UNIQUE_PREFIX),
+    ) {
+        (Some(constraint), _) => UNIQUE_KEYS.iter().find(|k| k.constraint == constraint),
+        (None, Some(columns)) => unique_key_by_columns(columns),
+        (None, None) => None,
+    };
+    Some(known.unwrap_or(&UNKNOWN_UNIQUE_KEY))
+}
+
+/// The key whose `table.column, …` list SQLite reported.
+fn unique_key_by_columns(list: &str) -> Option<&'static UniqueKey> {
+    let columns: Vec<(&str, &str)> = list
+        .split(", ")
+        .map(|qualified| qualified.trim().split_once('.'))
+        .collect::<Option<_>>()?;
+    UNIQUE_KEYS.iter().find(|key| {
+        key.columns.len() == columns.len()
+            && key
+                .columns
+                .iter()
+                .zip(&columns)
+                .all(|(want, (table, column))| *table == key.table && column == want)
+    })
+}
+
+impl ApiError {
+    /// The unique key a database write violated, when that caused this
+    /// error (for call sites that answer such a race with their own text).
+    pub fn unique_key(&self) -> Option<&'static UniqueKey> {
+        violated_unique_key(self.source_as::<sqlx::Error>()?)
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     fn from(err: sqlx::Error) -> Self {
         if let Some(message) = connection_failure(&err) {
             tracing::warn!(error = %err, "database unavailable");
             return ApiError::new(ErrorCode::TemporarilyUnavailable, message).with_source(err);
         }
+        if let Some(key) = violated_unique_key(&err) {
+            return ApiError::already_exists(key.message).with_source(err);
+        }
         if let sqlx::Error::Database(db) = &err {
-            // SQLSTATE classes: 23505 unique (PG), 2067/1555 unique (SQLite extended codes),
-            // 22001 string too long (PG), 5/517/"database is locked" busy (SQLite).
+            // SQLSTATE classes: 22001 string too long (PG), 5/517/"database
+            // is locked" busy (SQLite).
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let text = db.message().to_string();
-            let mapped = if db.is_unique_violation() || code == "2067" || code == "1555" {
-                Some(ApiError::already_exists(text))
-            } else if code.starts_with("22")
+            let mapped = if code.starts_with("22")
                 || db.is_check_violation()
                 || db.is_foreign_key_violation()
             {
@@ -359,6 +590,7 @@ mod tests {
     struct FakeDbError {
         code: &'static str,
         message: &'static str,
+        constraint: Option<&'static str>,
     }
 
     impl fmt::Display for FakeDbError {
@@ -375,6 +607,9 @@ mod tests {
         }
         fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
             Some(self.code.into())
+        }
+        fn constraint(&self) -> Option<&str> {
+            self.constraint
         }
         fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
             self
@@ -394,7 +629,12 @@ mod tests {
     }
 
     fn db_error(code: &'static str, message: &'static str) -> ApiError {
-        sqlx::Error::Database(Box::new(FakeDbError { code, message })).into()
+        sqlx::Error::Database(Box::new(FakeDbError {
+            code,
+            message,
+            constraint: None,
+        }))
+        .into()
     }
 
     fn assert_unavailable(err: ApiError, what: &str) {
@@ -464,6 +704,58 @@ mod tests {
         assert_eq!(err.code, ErrorCode::InternalError);
         let err: ApiError = sqlx::Error::WorkerCrashed.into();
         assert_eq!(err.code, ErrorCode::InternalError);
+    }
+
+    #[test]
+    fn unique_violations_are_answered_by_key_not_by_driver_text() {
+        let postgres: ApiError = sqlx::Error::Database(Box::new(FakeDbError {
+            code: "23505",
+            message: "duplicate key value violates unique constraint \"tag_pk\"",
+            constraint: Some("tag_pk"),
+        }))
+        .into();
+        let sqlite = db_error("1555", "UNIQUE constraint failed: tags.key, tags.run_uuid");
+        for err in [&postgres, &sqlite] {
+            assert_eq!(err.code, ErrorCode::ResourceAlreadyExists);
+            assert_eq!(err.message, "The run already has a tag with this key.");
+            assert_eq!(err.unique_key().map(|k| k.constraint), Some("tag_pk"));
+        }
+        let name = db_error(
+            "2067",
+            "UNIQUE constraint failed: experiments.workspace, experiments.name",
+        );
+        assert_eq!(
+            name.unique_key().map(|k| k.constraint),
+            Some(UNIQUE_EXPERIMENT_NAME)
+        );
+        // Another table, another column order, an index on an expression:
+        // a key the table does not know, still without the driver's text.
+        for message in [
+            "UNIQUE constraint failed: workspaces.name",
+            "UNIQUE constraint failed: experiments.name, experiments.workspace",
+            "UNIQUE constraint failed: index 'ix_expr'",
+        ] {
+            let err = db_error("2067", message);
+            assert_eq!(err.message, UNKNOWN_UNIQUE_KEY.message, "{message}");
+            assert_eq!(err.unique_key(), Some(&UNKNOWN_UNIQUE_KEY), "{message}");
+        }
+        // Not a unique violation: no key.
+        assert_eq!(db_error("22001", "too long").unique_key(), None);
+        assert_eq!(ApiError::internal("x").unique_key(), None);
+    }
+
+    #[test]
+    fn unique_keys_are_listed_once() {
+        for (i, key) in UNIQUE_KEYS.iter().enumerate() {
+            assert!(
+                UNIQUE_KEYS[i + 1..]
+                    .iter()
+                    .all(|other| other.constraint != key.constraint
+                        && (other.table, other.columns) != (key.table, key.columns)),
+                "{}",
+                key.constraint
+            );
+        }
     }
 
     #[test]

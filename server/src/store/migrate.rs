@@ -24,15 +24,15 @@ static SQLITE: Migrator = sqlx::migrate!("../migrations/sqlite");
 /// Tables whose presence means "an MLflow database" even without a revision.
 const MLFLOW_MARKER_TABLE: &str = "experiments";
 
-async fn table_exists(pool: &AnyPool, dialect: Dialect, table: &str) -> ApiResult<bool> {
-    let sql = match dialect {
-        Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = $1",
-        Dialect::Postgres => {
-            "SELECT COUNT(*) FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = $1"
-        }
-    };
-    let n: i64 = sqlx::query_scalar(sql).bind(table).fetch_one(pool).await?;
+async fn table_exists<'c>(
+    conn: impl sqlx::Executor<'c, Database = sqlx::Any>,
+    dialect: Dialect,
+    table: &str,
+) -> ApiResult<bool> {
+    let n: i64 = sqlx::query_scalar(dialect.count_tables_named())
+        .bind(table)
+        .fetch_one(conn)
+        .await?;
     Ok(n > 0)
 }
 
@@ -69,19 +69,11 @@ pub async fn ensure_schema(pool: &AnyPool, dialect: Dialect) -> ApiResult<()> {
         Dialect::Postgres => &POSTGRES,
     };
     let mut tx = pool.begin().await?;
-    if dialect == Dialect::Postgres {
+    if let Some(lock) = dialect.schema_creation_lock() {
         // Two replicas starting on one empty database: the second waits,
         // then finds the schema made by the first.
-        sqlx::query("SELECT pg_advisory_xact_lock(7746391)")
-            .execute(&mut *tx)
-            .await?;
-        let again: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM information_schema.tables \
-             WHERE table_schema = current_schema() AND table_name = 'alembic_version'",
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        if again > 0 {
+        sqlx::query(lock).execute(&mut *tx).await?;
+        if table_exists(&mut *tx, dialect, "alembic_version").await? {
             tx.commit().await?;
             return Box::pin(ensure_schema(pool, dialect)).await;
         }

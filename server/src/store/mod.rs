@@ -1,5 +1,5 @@
-//! The storage boundary: one trait for everything the tracking API reads and
-//! writes, implemented for SQLite and PostgreSQL by [`sql::SqlStore`] on
+//! The storage boundary: traits for everything the API reads and writes, one
+//! per entity, implemented for SQLite and PostgreSQL by [`sql::SqlStore`] on
 //! MLflow's own schema.
 
 pub mod logged_models;
@@ -68,14 +68,18 @@ pub struct RunUpdate {
     pub run_name: Option<String>,
 }
 
+/// Which database serves the store, and whether it answers.
 #[async_trait]
-pub trait TrackingStore: Send + Sync + 'static {
+pub trait StoreBackend: Send + Sync {
     /// `"sqlite"` or `"postgresql"`.
     fn backend(&self) -> &'static str;
     /// Checks that the database answers (readiness).
     async fn ping(&self) -> ApiResult<()>;
+}
 
-    // ---- experiments ----
+/// Experiments and their tags.
+#[async_trait]
+pub trait ExperimentStore: Send + Sync {
     async fn create_experiment(
         &self,
         name: &str,
@@ -86,6 +90,7 @@ pub trait TrackingStore: Send + Sync + 'static {
     async fn get_experiment_by_name(&self, name: &str) -> ApiResult<Option<Experiment>>;
     async fn search_experiments(&self, query: &ExperimentQuery) -> ApiResult<Page<Experiment>>;
     async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> ApiResult<()>;
+    /// Soft delete: the experiment and its runs move to `deleted`.
     async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()>;
     async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()>;
     async fn set_experiment_tag(
@@ -95,8 +100,11 @@ pub trait TrackingStore: Send + Sync + 'static {
         value: &str,
     ) -> ApiResult<()>;
     async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()>;
+}
 
-    // ---- runs ----
+/// Runs: their lifecycle, what they log, their inputs and outputs, search.
+#[async_trait]
+pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: NewRun) -> ApiResult<Run>;
     async fn get_run(&self, run_id: &str) -> ApiResult<Run>;
     async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo>;
@@ -120,8 +128,11 @@ pub trait TrackingStore: Send + Sync + 'static {
     ) -> ApiResult<()>;
     async fn log_outputs(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()>;
     async fn search_runs(&self, query: &RunQuery) -> ApiResult<Page<Run>>;
+}
 
-    // ---- metrics ----
+/// Metric histories (the latest values come with the runs).
+#[async_trait]
+pub trait MetricStore: Send + Sync {
     async fn get_metric_history(
         &self,
         run_id: &str,
@@ -147,11 +158,37 @@ pub trait TrackingStore: Send + Sync + 'static {
         key: &str,
         max_results: i64,
     ) -> ApiResult<Vec<Metric>>;
+}
 
-    // ---- datasets ----
+/// The datasets runs logged as inputs.
+#[async_trait]
+pub trait DatasetStore: Send + Sync {
     /// The distinct (dataset, context) pairs the experiments' runs logged as
     /// inputs, at most [`MAX_DATASET_SUMMARIES`].
     async fn search_datasets(&self, experiment_ids: &[String]) -> ApiResult<Vec<DatasetSummary>>;
+}
+
+/// Everything the tracking API reads and writes: the handlers hold an
+/// `Arc<dyn TrackingStore>`. Each part is implemented next to its SQL
+/// (`sql/experiments.rs`, `sql/runs.rs`, …); any type with all parts is a
+/// `TrackingStore`. Methods called on a `dyn TrackingStore` need no import;
+/// on a concrete store, bring the parts into scope with [`prelude`].
+pub trait TrackingStore:
+    StoreBackend + ExperimentStore + RunStore + MetricStore + DatasetStore + 'static
+{
+}
+
+impl<T> TrackingStore for T where
+    T: StoreBackend + ExperimentStore + RunStore + MetricStore + DatasetStore + 'static
+{
+}
+
+/// The tracking store's traits, for calling their methods on a concrete
+/// store (`use crate::store::prelude::*;`).
+pub mod prelude {
+    pub use super::{
+        DatasetStore, ExperimentStore, MetricStore, RunStore, StoreBackend, TrackingStore,
+    };
 }
 
 /// Most dataset summaries one `search_datasets` returns (MLflow's cap).

@@ -1,21 +1,22 @@
-//! Dataset summaries across experiments (the runs table's dataset list).
+//! Dataset summaries across experiments (the runs table's dataset list):
+//! [`DatasetStore`] on SQL.
 
 use super::experiments::parse_experiment_id;
 use super::query::Sql;
 use super::SqlStore;
 use crate::error::ApiResult;
-use crate::store::MAX_DATASET_SUMMARIES;
+use crate::store::{DatasetStore, MAX_DATASET_SUMMARIES};
 use crate::wire::DatasetSummary;
+use async_trait::async_trait;
 use sqlx::Row;
 
 /// The input tag that says what a dataset was used for (`training`, `eval`).
 const DATASET_CONTEXT_TAG: &str = "mlflow.data.context";
 
-impl SqlStore {
-    pub(super) async fn search_datasets_impl(
-        &self,
-        experiment_ids: &[String],
-    ) -> ApiResult<Vec<DatasetSummary>> {
+#[async_trait]
+impl DatasetStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_datasets(&self, experiment_ids: &[String]) -> ApiResult<Vec<DatasetSummary>> {
         let ids = experiment_ids
             .iter()
             .map(|id| parse_experiment_id(id))

@@ -1,12 +1,13 @@
-//! Experiments and their tags.
+//! Experiments and their tags: [`ExperimentStore`] on SQL.
 
 use super::filters::{experiment_order_sql, experiment_where_sql};
-use super::query::{get_opt_i64, Sql};
+use super::query::{get_opt_i64, insert_rows, Sql};
 use super::{now_millis, SqlStore};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, UNIQUE_EXPERIMENT_NAME};
 use crate::search::{decode_page_token, encode_page_token};
-use crate::store::{ExperimentQuery, Page};
+use crate::store::{ExperimentQuery, ExperimentStore, Page};
 use crate::wire::{Experiment, KeyValue};
+use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -57,66 +58,6 @@ impl SqlStore {
             .push(", 'default') ON CONFLICT DO NOTHING");
         q.query().execute(&self.writer).await?;
         Ok(())
-    }
-
-    pub(super) async fn create_experiment_impl(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[KeyValue],
-    ) -> ApiResult<String> {
-        let now = now_millis();
-        let mut tx = self.writer.begin().await?;
-        let existing: Option<i64> = sqlx::query_scalar(
-            "SELECT experiment_id FROM experiments WHERE workspace = 'default' AND name = $1",
-        )
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if existing.is_some() {
-            return Err(ApiError::already_exists(format!(
-                "Experiment(name={name}) already exists. Error: an experiment with this name exists \
-                 (names are unique, including deleted experiments)"
-            )));
-        }
-        let mut q = Sql::new(
-            "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, \
-             last_update_time, workspace) VALUES (",
-        );
-        q.str(name)
-            .push(", ")
-            .opt_str(artifact_location)
-            .push(", 'active', ")
-            .i64(now)
-            .push(", ")
-            .i64(now)
-            .push(", 'default') RETURNING experiment_id");
-        let id: i64 = q.query().fetch_one(&mut *tx).await?.try_get(0)?;
-        let id_text = id.to_string();
-        if artifact_location.is_none() {
-            let location = if self.default_artifact_root.ends_with('/') {
-                format!("{}{id}", self.default_artifact_root)
-            } else {
-                format!("{}/{id}", self.default_artifact_root)
-            };
-            sqlx::query("UPDATE experiments SET artifact_location = $1 WHERE experiment_id = $2")
-                .bind(location)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for tag in tags {
-            sqlx::query(
-                "INSERT INTO experiment_tags (key, value, experiment_id) VALUES ($1, $2, $3)",
-            )
-            .bind(&tag.key)
-            .bind(&tag.value)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(id_text)
     }
 
     async fn load_experiment_tags(&self, ids: &[i64]) -> ApiResult<HashMap<i64, Vec<KeyValue>>> {
@@ -195,15 +136,145 @@ impl SqlStore {
         Ok(e)
     }
 
-    pub(super) async fn get_experiment_impl(&self, experiment_id: &str) -> ApiResult<Experiment> {
+    /// Soft delete or restore an experiment together with its runs.
+    pub(super) async fn set_experiment_lifecycle(
+        &self,
+        experiment_id: &str,
+        stage: &str,
+    ) -> ApiResult<()> {
+        let id = parse_experiment_id(experiment_id)?;
+        self.experiment_row(experiment_id).await?;
+        let now = now_millis();
+        let mut tx = self.writer.begin().await?;
+        sqlx::query("UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE experiment_id = $3")
+            .bind(stage)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        let deleted_time = if stage == "deleted" { Some(now) } else { None };
+        sqlx::query(
+            "UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3",
+        )
+        .bind(stage)
+        .bind(deleted_time)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The answer to creating an experiment whose name is taken (MLflow's text,
+/// with our reason where MLflow puts the database's).
+fn experiment_name_taken(name: &str) -> ApiError {
+    ApiError::already_exists(format!(
+        "Experiment(name={name}) already exists. Error: an experiment with this name exists \
+         (names are unique, including deleted experiments)"
+    ))
+}
+
+impl SqlStore {
+    /// The experiment row, its artifact location and its tags, in one
+    /// transaction; a name already taken is answered before the INSERT.
+    async fn insert_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[KeyValue],
+    ) -> ApiResult<String> {
+        let now = now_millis();
+        let mut tx = self.writer.begin().await?;
+        let existing: Option<i64> = sqlx::query_scalar(
+            "SELECT experiment_id FROM experiments WHERE workspace = 'default' AND name = $1",
+        )
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if existing.is_some() {
+            return Err(experiment_name_taken(name));
+        }
+        let mut q = Sql::new(
+            "INSERT INTO experiments (name, artifact_location, lifecycle_stage, creation_time, \
+             last_update_time, workspace) VALUES (",
+        );
+        q.str(name)
+            .push(", ")
+            .opt_str(artifact_location)
+            .push(", 'active', ")
+            .i64(now)
+            .push(", ")
+            .i64(now)
+            .push(", 'default') RETURNING experiment_id");
+        let id: i64 = q.query().fetch_one(&mut *tx).await?.try_get(0)?;
+        if artifact_location.is_none() {
+            let location = if self.default_artifact_root.ends_with('/') {
+                format!("{}{id}", self.default_artifact_root)
+            } else {
+                format!("{}/{id}", self.default_artifact_root)
+            };
+            sqlx::query("UPDATE experiments SET artifact_location = $1 WHERE experiment_id = $2")
+                .bind(location)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_rows(
+            &mut tx,
+            "experiment_tags",
+            &["key", "value", "experiment_id"],
+            "",
+            tags,
+            |row, tag| {
+                row.str(&tag.key).str(&tag.value).i64(id);
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id.to_string())
+    }
+}
+
+#[async_trait]
+impl ExperimentStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[KeyValue],
+    ) -> ApiResult<String> {
+        self.insert_experiment(name, artifact_location, tags)
+            .await
+            .map_err(|err| match err.unique_key() {
+                // Another request took the name between the check and the
+                // INSERT: the same answer as the check's.
+                Some(key) if key.constraint == UNIQUE_EXPERIMENT_NAME => ApiError {
+                    source: err.source.clone(),
+                    ..experiment_name_taken(name)
+                },
+                // MLflow answers any integrity error of this call so (a tag
+                // key given twice, say).
+                Some(key) => ApiError {
+                    message: format!(
+                        "Experiment(name={name}) already exists. Error: {}",
+                        key.message
+                    ),
+                    ..err
+                },
+                None => err,
+            })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_experiment(&self, experiment_id: &str) -> ApiResult<Experiment> {
         let e = self.experiment_row(experiment_id).await?;
         Ok(self.with_tags(vec![e]).await?.remove(0))
     }
 
-    pub(super) async fn get_experiment_by_name_impl(
-        &self,
-        name: &str,
-    ) -> ApiResult<Option<Experiment>> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_experiment_by_name(&self, name: &str) -> ApiResult<Option<Experiment>> {
         let sql = format!(
             "SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE workspace = 'default' AND name = $1"
         );
@@ -220,10 +291,8 @@ impl SqlStore {
         }
     }
 
-    pub(super) async fn search_experiments_impl(
-        &self,
-        query: &ExperimentQuery,
-    ) -> ApiResult<Page<Experiment>> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_experiments(&self, query: &ExperimentQuery) -> ApiResult<Page<Experiment>> {
         let offset = match &query.page_token {
             Some(t) if !t.is_empty() => decode_page_token(t)?,
             _ => 0,
@@ -255,17 +324,16 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn rename_experiment_impl(
-        &self,
-        experiment_id: &str,
-        new_name: &str,
-    ) -> ApiResult<()> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> ApiResult<()> {
         let e = self.experiment_row(experiment_id).await?;
         if e.lifecycle_stage.as_deref() != Some("active") {
             return Err(ApiError::invalid_parameter(format!(
                 "Cannot rename a non-active experiment {experiment_id}."
             )));
         }
+        let name_taken =
+            || ApiError::already_exists(format!("Experiment(name={new_name}) already exists."));
         let taken: Option<i64> = sqlx::query_scalar(
             "SELECT experiment_id FROM experiments WHERE workspace = 'default' AND name = $1 AND experiment_id != $2",
         )
@@ -274,9 +342,7 @@ impl SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         if taken.is_some() {
-            return Err(ApiError::already_exists(format!(
-                "Experiment(name={new_name}) already exists."
-            )));
+            return Err(name_taken());
         }
         sqlx::query(
             "UPDATE experiments SET name = $1, last_update_time = $2 WHERE experiment_id = $3",
@@ -285,40 +351,34 @@ impl SqlStore {
         .bind(now_millis())
         .bind(parse_experiment_id(experiment_id)?)
         .execute(&self.writer)
-        .await?;
+        .await
+        .map_err(|err| {
+            let err = ApiError::from(err);
+            match err.unique_key() {
+                // Taken between the check and the UPDATE.
+                Some(key) if key.constraint == UNIQUE_EXPERIMENT_NAME => ApiError {
+                    source: err.source.clone(),
+                    ..name_taken()
+                },
+                _ => err,
+            }
+        })?;
         Ok(())
     }
 
-    /// Soft delete or restore an experiment together with its runs.
-    pub(super) async fn set_experiment_lifecycle(
-        &self,
-        experiment_id: &str,
-        stage: &str,
-    ) -> ApiResult<()> {
-        let id = parse_experiment_id(experiment_id)?;
-        self.experiment_row(experiment_id).await?;
-        let now = now_millis();
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE experiments SET lifecycle_stage = $1, last_update_time = $2 WHERE experiment_id = $3")
-            .bind(stage)
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        let deleted_time = if stage == "deleted" { Some(now) } else { None };
-        sqlx::query(
-            "UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE experiment_id = $3",
-        )
-        .bind(stage)
-        .bind(deleted_time)
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()> {
+        self.set_experiment_lifecycle(experiment_id, "deleted")
+            .await
     }
 
-    pub(super) async fn set_experiment_tag_impl(
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()> {
+        self.set_experiment_lifecycle(experiment_id, "active").await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn set_experiment_tag(
         &self,
         experiment_id: &str,
         key: &str,
@@ -338,11 +398,8 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_experiment_tag_impl(
-        &self,
-        experiment_id: &str,
-        key: &str,
-    ) -> ApiResult<()> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()> {
         self.check_experiment_active(experiment_id).await?;
         let id = parse_experiment_id(experiment_id)?;
         let done = sqlx::query("DELETE FROM experiment_tags WHERE experiment_id = $1 AND key = $2")

@@ -42,8 +42,8 @@ fn experiment_attribute_column(key: &str) -> ApiResult<&'static str> {
     })
 }
 
-/// `<expr> <op> <value>` with the dialect's spelling of ILIKE (SQLite's LIKE
-/// is case-sensitive here, as in MLflow; ILIKE compares lower-cased text).
+/// `<expr> <op> <value>`, ILIKE as the dialect spells it
+/// ([`Dialect::push_ilike`]).
 /// Numbers bind as integers when integral (time columns are BIGINT) unless
 /// `numeric_float` asks for doubles (metric values).
 pub(super) fn push_comparison(
@@ -69,13 +69,9 @@ pub(super) fn push_comparison(
         }
         FilterValue::None => {}
     };
-    match (comparator, dialect) {
-        (Comparator::ILike, Dialect::Sqlite) => {
-            q.push("LOWER(").push(expr).push(") LIKE LOWER(");
-            push_value(q);
-            q.push(")");
-        }
-        (Comparator::IsNull | Comparator::IsNotNull, _) => {
+    match comparator {
+        Comparator::ILike => dialect.push_ilike(q, expr, push_value),
+        Comparator::IsNull | Comparator::IsNotNull => {
             q.push(expr).push(" ").push(comparator.sql());
         }
         _ => {

@@ -1271,7 +1271,7 @@ mod tests {
     #[tokio::test]
     async fn model_metrics_are_linked_in_the_callers_transaction() {
         use crate::config::DatabaseUri;
-        use crate::store::{NewRun, TrackingStore};
+        use crate::store::{NewRun, RunStore};
         let store = SqlStore::open(&DatabaseUri::Sqlite { path: None })
             .await
             .unwrap();

@@ -1,12 +1,13 @@
-//! Metric history reads.
+//! Metric history reads: [`MetricStore`] on SQL.
 
 use super::query::Sql;
 use super::runs::metric_from_row;
-use super::{Dialect, SqlStore};
+use super::SqlStore;
 use crate::error::ApiResult;
 use crate::search::{decode_page_token, encode_page_token};
-use crate::store::Page;
+use crate::store::{MetricStore, Page};
 use crate::wire::Metric;
+use async_trait::async_trait;
 use sqlx::Row;
 use std::collections::BTreeSet;
 
@@ -30,8 +31,10 @@ pub(crate) fn sample_steps(steps: &[i64], max: usize) -> Vec<i64> {
     picked.into_iter().collect()
 }
 
-impl SqlStore {
-    pub(super) async fn get_metric_history_impl(
+#[async_trait]
+impl MetricStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_metric_history(
         &self,
         run_id: &str,
         key: &str,
@@ -51,19 +54,17 @@ impl SqlStore {
             .str(key)
             .push(" ORDER BY timestamp, step, value");
         // Without max_results every remaining point comes back, no token.
-        match (max_results, self.dialect) {
-            (Some(max), _) => {
+        match max_results {
+            Some(max) => {
                 q.push(" LIMIT ")
                     .i64(max + 1)
                     .push(" OFFSET ")
                     .i64(offset as i64);
             }
-            (None, _) if offset == 0 => {}
-            (None, Dialect::Sqlite) => {
-                q.push(" LIMIT -1 OFFSET ").i64(offset as i64);
-            }
-            (None, Dialect::Postgres) => {
-                q.push(" OFFSET ").i64(offset as i64);
+            None if offset == 0 => {}
+            None => {
+                q.push(self.dialect.offset_without_limit())
+                    .i64(offset as i64);
             }
         }
         let rows = q.query().fetch_all(&self.pool).await?;
@@ -84,7 +85,8 @@ impl SqlStore {
         })
     }
 
-    pub(super) async fn get_metric_history_bulk_impl(
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_metric_history_bulk(
         &self,
         run_ids: &[String],
         key: &str,
@@ -109,7 +111,8 @@ impl SqlStore {
             .collect()
     }
 
-    pub(super) async fn get_metric_history_bulk_interval_impl(
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_metric_history_bulk_interval(
         &self,
         run_ids: &[String],
         key: &str,

@@ -1,6 +1,9 @@
-//! [`TrackingStore`] on MLflow's SQL schema, for SQLite and PostgreSQL.
+//! The store traits on MLflow's SQL schema, for SQLite and PostgreSQL.
 //!
-//! One implementation serves both databases through sqlx's `Any` driver:
+//! Each trait is implemented in the file that holds its SQL
+//! (`experiments.rs`: [`super::ExperimentStore`], `runs.rs`:
+//! [`super::RunStore`], …). One implementation serves both databases
+//! through sqlx's `Any` driver:
 //! the SQL is written once with `$N` placeholders (both drivers accept them)
 //! and the few dialect differences (case-insensitive LIKE, catalog queries,
 //! booleans) go through [`Dialect`]. SQLite runs in WAL mode with a busy
@@ -20,12 +23,9 @@ mod registry;
 mod runs;
 mod stats;
 
-use super::{ExperimentQuery, NewMetric, NewRun, Page, RunQuery, RunUpdate, TrackingStore};
+use super::StoreBackend;
 use crate::config::{DatabaseUri, PoolSettings};
 use crate::error::ApiResult;
-use crate::wire::{
-    DatasetInput, DatasetSummary, Experiment, KeyValue, Metric, ModelIo, Run, RunInfo,
-};
 use async_trait::async_trait;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
@@ -166,7 +166,7 @@ impl SqlStore {
 }
 
 #[async_trait]
-impl TrackingStore for SqlStore {
+impl StoreBackend for SqlStore {
     fn backend(&self) -> &'static str {
         self.dialect.backend_name()
     }
@@ -175,145 +175,5 @@ impl TrackingStore for SqlStore {
     async fn ping(&self) -> ApiResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[KeyValue],
-    ) -> ApiResult<String> {
-        self.create_experiment_impl(name, artifact_location, tags)
-            .await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn get_experiment(&self, experiment_id: &str) -> ApiResult<Experiment> {
-        self.get_experiment_impl(experiment_id).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn get_experiment_by_name(&self, name: &str) -> ApiResult<Option<Experiment>> {
-        self.get_experiment_by_name_impl(name).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn search_experiments(&self, query: &ExperimentQuery) -> ApiResult<Page<Experiment>> {
-        self.search_experiments_impl(query).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> ApiResult<()> {
-        self.rename_experiment_impl(experiment_id, new_name).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_experiment(&self, experiment_id: &str) -> ApiResult<()> {
-        self.set_experiment_lifecycle(experiment_id, "deleted")
-            .await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn restore_experiment(&self, experiment_id: &str) -> ApiResult<()> {
-        self.set_experiment_lifecycle(experiment_id, "active").await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn set_experiment_tag(
-        &self,
-        experiment_id: &str,
-        key: &str,
-        value: &str,
-    ) -> ApiResult<()> {
-        self.set_experiment_tag_impl(experiment_id, key, value)
-            .await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> ApiResult<()> {
-        self.delete_experiment_tag_impl(experiment_id, key).await
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn create_run(&self, run: NewRun) -> ApiResult<Run> {
-        self.create_run_impl(run).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn get_run(&self, run_id: &str) -> ApiResult<Run> {
-        self.get_run_impl(run_id).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo> {
-        self.update_run_impl(run_id, update).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_run(&self, run_id: &str) -> ApiResult<()> {
-        self.set_run_lifecycle(run_id, "deleted").await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn restore_run(&self, run_id: &str) -> ApiResult<()> {
-        self.set_run_lifecycle(run_id, "active").await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn log_batch(
-        &self,
-        run_id: &str,
-        metrics: &[NewMetric],
-        params: &[KeyValue],
-        tags: &[KeyValue],
-    ) -> ApiResult<()> {
-        self.log_batch_impl(run_id, metrics, params, tags).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn delete_tag(&self, run_id: &str, key: &str) -> ApiResult<()> {
-        self.delete_tag_impl(run_id, key).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn log_inputs(
-        &self,
-        run_id: &str,
-        datasets: &[DatasetInput],
-        models: &[ModelIo],
-    ) -> ApiResult<()> {
-        self.log_inputs_impl(run_id, datasets, models).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn log_outputs(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()> {
-        self.log_outputs_impl(run_id, models).await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn search_runs(&self, query: &RunQuery) -> ApiResult<Page<Run>> {
-        self.search_runs_impl(query).await
-    }
-
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn get_metric_history(
-        &self,
-        run_id: &str,
-        key: &str,
-        max_results: Option<i64>,
-        page_token: Option<&str>,
-    ) -> ApiResult<Page<Metric>> {
-        self.get_metric_history_impl(run_id, key, max_results, page_token)
-            .await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn get_metric_history_bulk_interval(
-        &self,
-        run_ids: &[String],
-        key: &str,
-        start_step: Option<i64>,
-        end_step: Option<i64>,
-        max_results: i64,
-    ) -> ApiResult<Vec<Metric>> {
-        self.get_metric_history_bulk_interval_impl(run_ids, key, start_step, end_step, max_results)
-            .await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn get_metric_history_bulk(
-        &self,
-        run_ids: &[String],
-        key: &str,
-        max_results: i64,
-    ) -> ApiResult<Vec<Metric>> {
-        self.get_metric_history_bulk_impl(run_ids, key, max_results)
-            .await
-    }
-    #[tracing::instrument(level = "debug", skip_all)]
-    async fn search_datasets(&self, experiment_ids: &[String]) -> ApiResult<Vec<DatasetSummary>> {
-        self.search_datasets_impl(experiment_ids).await
     }
 }

@@ -3,15 +3,16 @@
 
 use super::experiments::parse_experiment_id;
 use super::filters::{run_order_sql, run_where_sql};
-use super::query::{get_opt_i64, Sql, ROWS_PER_INSERT};
-use super::{now_millis, Dialect, SqlStore};
+use super::query::{get_opt_i64, insert_rows, Sql};
+use super::{now_millis, SqlStore};
 use crate::error::{ApiError, ApiResult};
 use crate::search::{decode_page_token, encode_page_token};
-use crate::store::{NewMetric, NewRun, Page, RunQuery, RunUpdate};
+use crate::store::{NewMetric, NewRun, Page, RunQuery, RunStore, RunUpdate};
 use crate::wire::{
     Dataset, DatasetInput, KeyValue, Metric, MetricValue, ModelIo, Run, RunData, RunInfo,
     RunInputs, RunOutputs, RunStatus,
 };
+use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use std::collections::HashMap;
@@ -154,103 +155,18 @@ impl SqlStore {
         Ok(info)
     }
 
-    pub(super) async fn create_run_impl(&self, new: NewRun) -> ApiResult<Run> {
-        let experiment = self.check_experiment_active(&new.experiment_id).await?;
-        let experiment_id = parse_experiment_id(&new.experiment_id)?;
-        let tag_name = new
-            .tags
-            .iter()
-            .rev()
-            .find(|t| t.key == RUN_NAME_TAG)
-            .map(|t| t.value.clone());
-        let run_name = match (new.run_name.is_empty(), tag_name) {
-            (false, Some(tag)) if tag != new.run_name => {
-                return Err(ApiError::invalid_parameter(format!(
-                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with \
-                     different values (run_name='{}', mlflow.runName='{tag}').",
-                    new.run_name
-                )))
-            }
-            (false, _) => new.run_name.clone(),
-            (true, Some(tag)) => tag,
-            (true, None) => crate::pycompat::names::random_name(),
-        };
-        let run_id = uuid::Uuid::new_v4().simple().to_string();
-        let root = experiment.artifact_location.clone().unwrap_or_default();
-        let artifact_uri = format!("{}/{run_id}/artifacts", root.trim_end_matches('/'));
-        let mut tags = new.tags.clone();
-        if !tags.iter().any(|t| t.key == RUN_NAME_TAG) {
-            tags.push(KeyValue {
-                key: RUN_NAME_TAG.into(),
-                value: run_name.clone(),
-            });
-        }
-        let mut tx = self.writer.begin().await?;
-        let mut q = Sql::new(
-            "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, \
-             status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, \
-             deleted_time) VALUES (",
-        );
-        q.str(&run_id)
-            .push(", ")
-            .str(&run_name)
-            .push(", 'UNKNOWN', '', '', ")
-            .str(&new.user_id)
-            .push(", 'RUNNING', ")
-            .i64(new.start_time)
-            .push(", NULL, '', 'active', ")
-            .str(&artifact_uri)
-            .push(", ")
-            .i64(experiment_id)
-            .push(", NULL)");
-        q.query().execute(&mut *tx).await?;
-        Self::upsert_tags(&mut tx, &run_id, &tags).await?;
-        tx.commit().await?;
-        Ok(Run {
-            info: RunInfo {
-                run_uuid: run_id.clone(),
-                experiment_id: experiment_id.to_string(),
-                run_name,
-                user_id: new.user_id,
-                status: RunStatus::Running.as_str().into(),
-                start_time: Some(new.start_time),
-                end_time: None,
-                artifact_uri,
-                lifecycle_stage: "active".into(),
-                run_id,
-            },
-            data: RunData {
-                metrics: Vec::new(),
-                params: Vec::new(),
-                tags,
-            },
-            inputs: Some(RunInputs::default()),
-            outputs: None,
-        })
-    }
-
-    pub(super) async fn get_run_impl(&self, run_id: &str) -> ApiResult<Run> {
-        self.load_runs(&[run_id.to_string()])
-            .await?
-            .pop()
-            .ok_or_else(|| ApiError::not_found(format!("Run with id={run_id} not found")))
-    }
-
-    /// The runs' columns, params and tags, by run id.
-    ///
-    /// On SQLite one query, one row per run, with the params and tags
-    /// aggregated as JSON `[[key, value], …]` (text, so nothing is lost): it
-    /// costs SQLite half as much as three queries, and sqlx hands rows over
-    /// from SQLite's thread 50 at a time, so 100 rows instead of 1,100 spare
-    /// most of those thread switches. On PostgreSQL the per-run subqueries
-    /// cost more than they save: three plain queries, sent at once.
+    /// The runs' columns, params and tags, by run id: where the dialect
+    /// [reads run data as JSON](super::Dialect::reads_run_data_as_json),
+    /// one query, one row per run, with the params and tags aggregated as
+    /// `[[key, value], …]` (text, so nothing is lost); elsewhere three plain
+    /// queries, sent at once.
     async fn runs_params_tags(
         &self,
         ids: &[&str],
     ) -> ApiResult<(HashMap<String, RunInfo>, HashMap<String, RunData>)> {
         let mut infos: HashMap<String, RunInfo> = HashMap::with_capacity(ids.len());
         let mut data: HashMap<String, RunData> = HashMap::with_capacity(ids.len());
-        if self.dialect == Dialect::Sqlite {
+        if self.dialect.reads_run_data_as_json() {
             let sql = format!(
                 "SELECT {RUN_COLUMNS}, \
                  (SELECT json_group_array(json_array(p.key, p.value)) FROM params p \
@@ -438,11 +354,174 @@ impl SqlStore {
         Ok(out)
     }
 
-    pub(super) async fn update_run_impl(
-        &self,
+    async fn set_run_lifecycle(&self, run_id: &str, stage: &str) -> ApiResult<()> {
+        self.run_info(run_id).await?;
+        let deleted_time = if stage == "deleted" {
+            Some(now_millis())
+        } else {
+            None
+        };
+        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
+            .bind(stage)
+            .bind(deleted_time)
+            .bind(run_id)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
+    }
+
+    /// Upserts run tags; `mlflow.runName` also renames the run.
+    async fn upsert_tags(
+        tx: &mut Transaction<'_, Any>,
         run_id: &str,
-        update: RunUpdate,
-    ) -> ApiResult<RunInfo> {
+        tags: &[KeyValue],
+    ) -> ApiResult<()> {
+        // Last value wins for repeated keys, as sequential set-tag calls would.
+        let mut unique: Vec<&KeyValue> = Vec::new();
+        for tag in tags {
+            if let Some(slot) = unique.iter_mut().find(|t| t.key == tag.key) {
+                *slot = tag;
+            } else {
+                unique.push(tag);
+            }
+        }
+        insert_rows(
+            &mut **tx,
+            "tags",
+            &["key", "value", "run_uuid"],
+            "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
+            &unique,
+            |row, tag| {
+                row.str(&tag.key).str(&tag.value).str(run_id);
+            },
+        )
+        .await?;
+        if let Some(name) = unique.iter().find(|t| t.key == RUN_NAME_TAG) {
+            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
+                .bind(&name.value)
+                .bind(run_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn link_model(
+        tx: &mut Transaction<'_, Any>,
+        source_type: &str,
+        run_id: &str,
+        destination_type: &str,
+        model: &ModelIo,
+    ) -> ApiResult<()> {
+        sqlx::query(
+            "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(uuid::Uuid::new_v4().simple().to_string())
+        .bind(source_type)
+        .bind(run_id)
+        .bind(destination_type)
+        .bind(&model.model_id)
+        .bind(model.step)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Fails with 404 unless the run exists (metric reads need it).
+    pub(super) async fn require_run(&self, run_id: &str) -> ApiResult<()> {
+        self.run_info(run_id).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl RunStore for SqlStore {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn create_run(&self, new: NewRun) -> ApiResult<Run> {
+        let experiment = self.check_experiment_active(&new.experiment_id).await?;
+        let experiment_id = parse_experiment_id(&new.experiment_id)?;
+        let tag_name = new
+            .tags
+            .iter()
+            .rev()
+            .find(|t| t.key == RUN_NAME_TAG)
+            .map(|t| t.value.clone());
+        let run_name = match (new.run_name.is_empty(), tag_name) {
+            (false, Some(tag)) if tag != new.run_name => {
+                return Err(ApiError::invalid_parameter(format!(
+                    "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with \
+                     different values (run_name='{}', mlflow.runName='{tag}').",
+                    new.run_name
+                )))
+            }
+            (false, _) => new.run_name.clone(),
+            (true, Some(tag)) => tag,
+            (true, None) => crate::pycompat::names::random_name(),
+        };
+        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let root = experiment.artifact_location.clone().unwrap_or_default();
+        let artifact_uri = format!("{}/{run_id}/artifacts", root.trim_end_matches('/'));
+        let mut tags = new.tags.clone();
+        if !tags.iter().any(|t| t.key == RUN_NAME_TAG) {
+            tags.push(KeyValue {
+                key: RUN_NAME_TAG.into(),
+                value: run_name.clone(),
+            });
+        }
+        let mut tx = self.writer.begin().await?;
+        let mut q = Sql::new(
+            "INSERT INTO runs (run_uuid, name, source_type, source_name, entry_point_name, user_id, \
+             status, start_time, end_time, source_version, lifecycle_stage, artifact_uri, experiment_id, \
+             deleted_time) VALUES (",
+        );
+        q.str(&run_id)
+            .push(", ")
+            .str(&run_name)
+            .push(", 'UNKNOWN', '', '', ")
+            .str(&new.user_id)
+            .push(", 'RUNNING', ")
+            .i64(new.start_time)
+            .push(", NULL, '', 'active', ")
+            .str(&artifact_uri)
+            .push(", ")
+            .i64(experiment_id)
+            .push(", NULL)");
+        q.query().execute(&mut *tx).await?;
+        Self::upsert_tags(&mut tx, &run_id, &tags).await?;
+        tx.commit().await?;
+        Ok(Run {
+            info: RunInfo {
+                run_uuid: run_id.clone(),
+                experiment_id: experiment_id.to_string(),
+                run_name,
+                user_id: new.user_id,
+                status: RunStatus::Running.as_str().into(),
+                start_time: Some(new.start_time),
+                end_time: None,
+                artifact_uri,
+                lifecycle_stage: "active".into(),
+                run_id,
+            },
+            data: RunData {
+                metrics: Vec::new(),
+                params: Vec::new(),
+                tags,
+            },
+            inputs: Some(RunInputs::default()),
+            outputs: None,
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn get_run(&self, run_id: &str) -> ApiResult<Run> {
+        self.load_runs(&[run_id.to_string()])
+            .await?
+            .pop()
+            .ok_or_else(|| ApiError::not_found(format!("Run with id={run_id} not found")))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo> {
         let mut tx = self.writer.begin().await?;
         let mut info = self.active_run_in(&mut tx, run_id).await?;
         if let Some(status) = update.status {
@@ -474,65 +553,18 @@ impl SqlStore {
         Ok(info)
     }
 
-    pub(super) async fn set_run_lifecycle(&self, run_id: &str, stage: &str) -> ApiResult<()> {
-        self.run_info(run_id).await?;
-        let deleted_time = if stage == "deleted" {
-            Some(now_millis())
-        } else {
-            None
-        };
-        sqlx::query("UPDATE runs SET lifecycle_stage = $1, deleted_time = $2 WHERE run_uuid = $3")
-            .bind(stage)
-            .bind(deleted_time)
-            .bind(run_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_run(&self, run_id: &str) -> ApiResult<()> {
+        self.set_run_lifecycle(run_id, "deleted").await
     }
 
-    /// Upserts run tags; `mlflow.runName` also renames the run.
-    async fn upsert_tags(
-        tx: &mut Transaction<'_, Any>,
-        run_id: &str,
-        tags: &[KeyValue],
-    ) -> ApiResult<()> {
-        // Last value wins for repeated keys, as sequential set-tag calls would.
-        let mut unique: Vec<&KeyValue> = Vec::new();
-        for tag in tags {
-            if let Some(slot) = unique.iter_mut().find(|t| t.key == tag.key) {
-                *slot = tag;
-            } else {
-                unique.push(tag);
-            }
-        }
-        for chunk in unique.chunks(ROWS_PER_INSERT) {
-            let mut q = Sql::new("INSERT INTO tags (key, value, run_uuid) VALUES ");
-            for (i, tag) in chunk.iter().enumerate() {
-                if i > 0 {
-                    q.push(", ");
-                }
-                q.push("(")
-                    .str(&tag.key)
-                    .push(", ")
-                    .str(&tag.value)
-                    .push(", ")
-                    .str(run_id)
-                    .push(")");
-            }
-            q.push(" ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value");
-            q.query().execute(&mut **tx).await?;
-        }
-        if let Some(name) = unique.iter().find(|t| t.key == RUN_NAME_TAG) {
-            sqlx::query("UPDATE runs SET name = $1 WHERE run_uuid = $2")
-                .bind(&name.value)
-                .bind(run_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn restore_run(&self, run_id: &str) -> ApiResult<()> {
+        self.set_run_lifecycle(run_id, "active").await
     }
 
-    pub(super) async fn log_batch_impl(
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn log_batch(
         &self,
         run_id: &str,
         metrics: &[NewMetric],
@@ -568,53 +600,38 @@ impl SqlStore {
                     None => fresh.push(p),
                 }
             }
-            for chunk in fresh.chunks(ROWS_PER_INSERT) {
-                let mut q = Sql::new("INSERT INTO params (key, value, run_uuid) VALUES ");
-                for (i, p) in chunk.iter().enumerate() {
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.push("(")
-                        .str(&p.key)
-                        .push(", ")
-                        .str(&p.value)
-                        .push(", ")
-                        .str(run_id)
-                        .push(")");
-                }
-                q.push(" ON CONFLICT (key, run_uuid) DO NOTHING");
-                q.query().execute(&mut *tx).await?;
-            }
+            insert_rows(
+                &mut tx,
+                "params",
+                &["key", "value", "run_uuid"],
+                "ON CONFLICT (key, run_uuid) DO NOTHING",
+                &fresh,
+                |row, p| {
+                    row.str(&p.key).str(&p.value).str(run_id);
+                },
+            )
+            .await?;
         }
 
         if !metrics.is_empty() {
-            for chunk in metrics.chunks(ROWS_PER_INSERT) {
-                let mut q = Sql::new(
-                    "INSERT INTO metrics (key, value, timestamp, run_uuid, step, is_nan) VALUES ",
-                );
-                for (i, m) in chunk.iter().enumerate() {
+            // Identical points (the whole row is the key) are deduplicated.
+            insert_rows(
+                &mut tx,
+                "metrics",
+                &["key", "value", "timestamp", "run_uuid", "step", "is_nan"],
+                "ON CONFLICT DO NOTHING",
+                metrics,
+                |row, m| {
                     let (value, is_nan) = storable_value(m.value);
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.push("(")
-                        .str(&m.key)
-                        .push(", ")
+                    row.str(&m.key)
                         .f64(value)
-                        .push(", ")
                         .i64(m.timestamp)
-                        .push(", ")
                         .str(run_id)
-                        .push(", ")
                         .i64(m.step)
-                        .push(", ")
-                        .bool(is_nan)
-                        .push(")");
-                }
-                // Identical points (the whole row is the key) are deduplicated.
-                q.push(" ON CONFLICT DO NOTHING");
-                q.query().execute(&mut *tx).await?;
-            }
+                        .bool(is_nan);
+                },
+            )
+            .await?;
             // The newest point per key in this batch, then one conditional
             // upsert: the database keeps whichever is newer, so concurrent
             // writers cannot move `latest_metrics` backwards.
@@ -627,38 +644,28 @@ impl SqlStore {
                 }
             }
             latest.sort_by(|a, b| a.key.cmp(&b.key));
-            for chunk in latest.chunks(ROWS_PER_INSERT) {
-                let mut q =
-                    Sql::new("INSERT INTO latest_metrics (key, value, timestamp, step, is_nan, run_uuid) VALUES ");
-                for (i, m) in chunk.iter().enumerate() {
+            insert_rows(
+                &mut tx,
+                "latest_metrics",
+                &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
+                "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, \
+                 timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan \
+                 WHERE excluded.step > latest_metrics.step \
+                 OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
+                 OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
+                     AND excluded.value > latest_metrics.value)",
+                &latest,
+                |row, m| {
                     let (value, is_nan) = storable_value(m.value);
-                    if i > 0 {
-                        q.push(", ");
-                    }
-                    q.push("(")
-                        .str(&m.key)
-                        .push(", ")
+                    row.str(&m.key)
                         .f64(value)
-                        .push(", ")
                         .i64(m.timestamp)
-                        .push(", ")
                         .i64(m.step)
-                        .push(", ")
                         .bool(is_nan)
-                        .push(", ")
-                        .str(run_id)
-                        .push(")");
-                }
-                q.push(
-                    " ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, \
-                     timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan \
-                     WHERE excluded.step > latest_metrics.step \
-                     OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
-                     OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
-                         AND excluded.value > latest_metrics.value)",
-                );
-                q.query().execute(&mut *tx).await?;
-            }
+                        .str(run_id);
+                },
+            )
+            .await?;
         }
 
         // Metrics that name a logged model also go to its metrics (MLflow's
@@ -671,7 +678,8 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn delete_tag_impl(&self, run_id: &str, key: &str) -> ApiResult<()> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn delete_tag(&self, run_id: &str, key: &str) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         self.active_run_in(&mut tx, run_id).await?;
         let done = sqlx::query("DELETE FROM tags WHERE run_uuid = $1 AND key = $2")
@@ -688,7 +696,8 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn log_inputs_impl(
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn log_inputs(
         &self,
         run_id: &str,
         datasets: &[DatasetInput],
@@ -749,14 +758,17 @@ impl SqlStore {
             .bind(run_id)
             .execute(&mut *tx)
             .await?;
-            for tag in &input.tags {
-                sqlx::query("INSERT INTO input_tags (input_uuid, name, value) VALUES ($1, $2, $3)")
-                    .bind(&input_uuid)
-                    .bind(&tag.key)
-                    .bind(&tag.value)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            insert_rows(
+                &mut tx,
+                "input_tags",
+                &["input_uuid", "name", "value"],
+                "",
+                &input.tags,
+                |row, tag| {
+                    row.str(&input_uuid).str(&tag.key).str(&tag.value);
+                },
+            )
+            .await?;
         }
         for model in models {
             Self::link_model(&mut tx, "RUN_INPUT", run_id, "MODEL_INPUT", model).await?;
@@ -765,29 +777,8 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn link_model(
-        tx: &mut Transaction<'_, Any>,
-        source_type: &str,
-        run_id: &str,
-        destination_type: &str,
-        model: &ModelIo,
-    ) -> ApiResult<()> {
-        sqlx::query(
-            "INSERT INTO inputs (input_uuid, source_type, source_id, destination_type, destination_id, step) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(uuid::Uuid::new_v4().simple().to_string())
-        .bind(source_type)
-        .bind(run_id)
-        .bind(destination_type)
-        .bind(&model.model_id)
-        .bind(model.step)
-        .execute(&mut **tx)
-        .await?;
-        Ok(())
-    }
-
-    pub(super) async fn log_outputs_impl(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn log_outputs(&self, run_id: &str, models: &[ModelIo]) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         self.active_run_in(&mut tx, run_id).await?;
         for model in models {
@@ -797,7 +788,8 @@ impl SqlStore {
         Ok(())
     }
 
-    pub(super) async fn search_runs_impl(&self, query: &RunQuery) -> ApiResult<Page<Run>> {
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn search_runs(&self, query: &RunQuery) -> ApiResult<Page<Run>> {
         let offset = match &query.page_token {
             Some(t) if !t.is_empty() => decode_page_token(t)?,
             _ => 0,
@@ -850,18 +842,12 @@ impl SqlStore {
             next_page_token,
         })
     }
-
-    /// Fails with 404 unless the run exists (metric reads need it).
-    pub(super) async fn require_run(&self, run_id: &str) -> ApiResult<()> {
-        self.run_info(run_id).await.map(|_| ())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::DatabaseUri;
-    use crate::store::TrackingStore;
     use crate::wire::ViewType;
 
     /// (start time, the value of param `p`, run id)

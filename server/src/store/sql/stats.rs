@@ -1,7 +1,7 @@
 //! What the Prometheus scrape reads from the store: pool use and entity
 //! counts by state.
 
-use super::{Dialect, SqlStore};
+use super::SqlStore;
 use crate::error::ApiResult;
 use crate::observe::metrics::{PoolStats, Sample, ScrapeSource};
 use sqlx::{AnyPool, Row};
@@ -56,9 +56,10 @@ fn label_names(metric: &str) -> &'static [&'static str] {
 #[async_trait::async_trait]
 impl ScrapeSource for SqlStore {
     fn pool_stats(&self) -> Vec<(&'static str, PoolStats)> {
-        match self.dialect {
-            Dialect::Sqlite => vec![("read", stats(&self.pool)), ("write", stats(&self.writer))],
-            Dialect::Postgres => vec![("main", stats(&self.pool))],
+        if self.dialect.has_writer_pool() {
+            vec![("read", stats(&self.pool)), ("write", stats(&self.writer))]
+        } else {
+            vec![("main", stats(&self.pool))]
         }
     }
 
