@@ -17,4 +17,14 @@ impl Dialect {
             Dialect::Postgres => "postgresql",
         }
     }
+
+    /// What ends a `SELECT` whose rows the transaction must hold until it
+    /// ends. SQLite needs nothing: its writes run one transaction at a time
+    /// on the writer connection.
+    pub fn lock_selected_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
 }
