@@ -11,7 +11,6 @@
 use crate::config::ArtifactSettings;
 use crate::error::{ApiError, ApiResult};
 use crate::pycompat as py;
-use crate::store::registry::split_uri;
 
 /// Schemes whose repositories connect to the host named in the URI.
 const HOST_ADDRESSED_SCHEMES: [&str; 10] = [
@@ -34,7 +33,7 @@ const PROXY_ROUTE: [&str; 4] = ["api", "2.0", "mlflow-artifacts", "artifacts"];
 /// `None` when the scheme does not address a host. A missing port stands
 /// for the scheme's well-known ones.
 pub fn host_targets(uri: &str) -> Option<Vec<(String, String, Option<u16>)>> {
-    let parts = split_uri(uri);
+    let parts = py::urlsplit(uri, false);
     let scheme = parts.scheme.as_str();
     if !HOST_ADDRESSED_SCHEMES.contains(&scheme)
         || (scheme == "mlflow-artifacts" && parts.netloc.is_empty())
@@ -91,7 +90,7 @@ pub fn check_host_addressed(settings: &ArtifactSettings, uri: &str, field: &str)
     let Some(targets) = host_targets(uri) else {
         return Ok(());
     };
-    let scheme = split_uri(uri).scheme;
+    let scheme = py::urlsplit(uri, false).scheme;
     if settings
         .allowed_host_addressed_schemes
         .iter()
@@ -120,14 +119,14 @@ pub fn check_host_addressed(settings: &ArtifactSettings, uri: &str, field: &str)
 
 /// MLflow's `is_local_uri`: no scheme, or `file:`.
 pub fn is_local(uri: &str) -> bool {
-    let scheme = split_uri(uri).scheme;
+    let scheme = py::urlsplit(uri, false).scheme;
     scheme.is_empty() || scheme == "file"
 }
 
 /// The path segments of a local path or `file:` URI when it is absolute,
 /// names no other host and has no `..`; `.` and empty segments dropped.
 fn local_segments(uri: &str) -> Option<Vec<String>> {
-    let parts = split_uri(uri);
+    let parts = py::urlsplit(uri, false);
     let path = if parts.scheme == "file" {
         if !(parts.netloc.is_empty() || parts.netloc.eq_ignore_ascii_case("localhost")) {
             return None;
@@ -164,7 +163,7 @@ pub fn local_within(source: &str, root: &str) -> bool {
 /// Scheme, authority and decoded path segments (MLflow's
 /// `_normalized_uri_parts`).
 fn normalized_parts(uri: &str) -> (String, String, Vec<String>) {
-    let parts = split_uri(uri);
+    let parts = py::urlsplit(uri, false);
     let segments = parts
         .path
         .split('/')
@@ -200,7 +199,7 @@ pub fn is_proxied_artifact_source(source: &str) -> bool {
 /// reached through a run or logged model).
 pub fn remote_default_root(settings: &ArtifactSettings) -> Option<&str> {
     let root = settings.default_artifact_root.as_str();
-    let scheme = split_uri(root).scheme;
+    let scheme = py::urlsplit(root, false).scheme;
     (!is_local(root) && scheme != "mlflow-artifacts").then_some(root)
 }
 
@@ -217,7 +216,7 @@ fn has_traversal(uri: &str) -> bool {
     let decoded = py::unquote_repeatedly(uri);
     decoded.contains('\0')
         || decoded.contains('\\')
-        || split_uri(&decoded)
+        || py::urlsplit(&decoded, false)
             .path
             .split('/')
             .any(|s| s == ".." || s == ".")
@@ -255,7 +254,7 @@ pub fn check_experiment_artifact_location(
              this server's root is '{root}'."
         ));
     }
-    let parts = split_uri(location);
+    let parts = py::urlsplit(location, false);
     if parts.scheme == "mlflow-artifacts" {
         if settings.serve_artifacts {
             return Ok(());

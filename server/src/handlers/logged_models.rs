@@ -13,7 +13,7 @@ use crate::pycompat as py;
 use crate::request::Msg;
 use crate::state::AppState;
 use crate::store::logged_models::{
-    LoggedModelDataset, LoggedModelOrderBy, LoggedModelQuery, NewLoggedModel,
+    LoggedModelDataset, LoggedModelOrderBy, LoggedModelQuery, NewLoggedModel, LOG_MODEL_HISTORY_TAG,
 };
 use crate::validation;
 use crate::wire::logged_models::{
@@ -396,13 +396,16 @@ fn model_tags_dict(model_json: &str) -> ApiResult<Map<String, Value>> {
 /// model to the run tag `mlflow.log-model.history`.
 async fn log_model(state: web::Data<AppState>, Msg(req): Msg<LogModel>) -> Resp {
     let model = model_tags_dict(&req.model_json)?;
+    let truncate = state.settings.limits.truncate_long_values;
+    // MLflow checks the new history's length (an error only when truncation
+    // is off) but stores the whole value.
+    let check_length = move |history: &str| {
+        validation::validate_tag_value(LOG_MODEL_HISTORY_TAG, history.to_string(), truncate)
+            .map(drop)
+    };
     state
         .logged_models
-        .record_logged_model(
-            &req.run_id,
-            model,
-            state.settings.limits.truncate_long_values,
-        )
+        .record_logged_model(&req.run_id, model, &check_length)
         .await?;
     Ok(empty())
 }

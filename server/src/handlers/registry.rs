@@ -20,7 +20,7 @@ use crate::pycompat as py;
 use crate::request::Msg;
 use crate::state::AppState;
 use crate::store::registry::{
-    canonical_stage, parse_models_uri, split_uri, ModelsUri, NewModelVersion, NewRegisteredModel,
+    canonical_stage, parse_models_uri, ModelsUri, NewModelVersion, NewRegisteredModel,
     RegistrySearch, ALL_STAGES, IS_PROMPT_TAG_KEY,
 };
 use crate::store::Page;
@@ -575,7 +575,7 @@ async fn get_artifact(req: HttpRequest, state: web::Data<AppState>) -> Resp {
         .get_model_version_download_uri(&name, version)
         .await?;
     // `runs:/<run_id>/<path>` sources (2.x clients) live under the run.
-    if split_uri(&uri).scheme == "runs" {
+    if py::urlsplit(&uri, false).scheme == "runs" {
         let (run_id, sub) = runs_uri_parts(&uri).ok_or_else(|| {
             ApiError::invalid_parameter(format!("Not a proper runs:/ URI: {uri}."))
         })?;
@@ -646,7 +646,7 @@ fn check_no_relative_paths(source: &str) -> ApiResult<()> {
     if decoded.split('/').any(|p| p == "..") {
         return Err(invalid());
     }
-    let raw_path = split_uri(&decoded).path.to_string();
+    let raw_path = py::urlsplit(&decoded, false).path.to_string();
     let mut path = String::with_capacity(raw_path.len());
     for c in raw_path.chars() {
         if !(c == '/' && path.ends_with('/')) {
@@ -665,7 +665,7 @@ fn check_no_relative_paths(source: &str) -> ApiResult<()> {
 
 /// `runs:/<run_id>/<path>` → (run id, path).
 fn runs_uri_parts(uri: &str) -> Option<(String, String)> {
-    let path = split_uri(uri).path;
+    let path = py::urlsplit(uri, false).path;
     let rest = path.strip_prefix('/')?;
     let (run_id, sub) = rest.split_once('/').unwrap_or((rest, ""));
     (!run_id.is_empty()).then(|| (run_id.to_string(), sub.trim_matches('/').to_string()))
@@ -702,7 +702,7 @@ async fn resolve_lineage(
     run_id: Option<String>,
     model_id: Option<String>,
 ) -> ApiResult<(String, Option<String>, Option<String>)> {
-    let parts = split_uri(&source);
+    let parts = py::urlsplit(&source, false);
     if parts.scheme != "models" {
         return Ok((source, run_id, model_id));
     }
@@ -810,7 +810,7 @@ async fn check_source_run(state: &AppState, source: &str, run_id: &str) -> ApiRe
         return Err(invalid_local_source(source, "run_id"));
     }
     check_no_relative_paths(source)?;
-    let parts = split_uri(source);
+    let parts = py::urlsplit(source, false);
     match parts.scheme.as_str() {
         "runs" => {
             if !parts.netloc.is_empty() {
@@ -872,7 +872,7 @@ async fn check_source_model(state: &AppState, source: &str, model_id: &str) -> A
         return Err(invalid_local_source(source, "model_id"));
     }
     check_no_relative_paths(source)?;
-    let parts = split_uri(source);
+    let parts = py::urlsplit(source, false);
     match parts.scheme.as_str() {
         "models" => {
             if !parts.netloc.is_empty() {

@@ -1,14 +1,16 @@
 //! Python semantics MLflow's answers depend on, in one place: `repr()` and
 //! `str()` of values, truthiness, `json.dumps`, `ast.literal_eval` of the
 //! literal lists search filters hold, `posixpath.normpath`,
-//! `urllib.parse.urlparse`, `int()`, regex `\w`, and MLflow's random names.
+//! `urllib.parse.urlsplit` and `urlparse`, `int()`, regex `\w`, and MLflow's random names.
 //! Everything that must print or parse as Python does goes through here.
 
 pub mod json;
 pub mod literal;
 pub mod names;
+mod url;
 
 pub use json::dumps as json_dumps;
+pub use url::{urlparse, urlsplit, SplitUrl, UrlParts};
 
 use serde_json::Value;
 
@@ -303,65 +305,6 @@ pub fn parse_int(s: &str) -> Option<i64> {
     }
     let value = if negative { -value } else { value };
     i64::try_from(value).ok()
-}
-
-/// The parts of `urllib.parse.urlparse` that MLflow's artifact-location
-/// checks read.
-pub struct UrlParts {
-    pub params: String,
-    pub query: String,
-    pub fragment: String,
-}
-
-/// Schemes for which `urlparse` splits `;params` off the last path segment.
-const USES_PARAMS: [&str; 15] = [
-    "", "ftp", "hdl", "prospero", "http", "imap", "https", "shttp", "rtsp", "rtspu", "sip", "sips",
-    "mms", "sftp", "tel",
-];
-
-/// `urllib.parse.urlparse(url)` (params, query, fragment only).
-pub fn urlparse(url: &str) -> UrlParts {
-    let mut rest = url;
-    let mut scheme = String::new();
-    if let Some(i) = rest.find(':') {
-        let candidate = &rest[..i];
-        let valid = candidate
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && candidate
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if valid {
-            scheme = candidate.to_ascii_lowercase();
-            rest = &rest[i + 1..];
-        }
-    }
-    if rest.starts_with("//") {
-        let after = &rest[2..];
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-        rest = &after[end..];
-    }
-    let (rest, fragment) = match rest.split_once('#') {
-        Some((a, b)) => (a, b.to_string()),
-        None => (rest, String::new()),
-    };
-    let (path, query) = match rest.split_once('?') {
-        Some((a, b)) => (a, b.to_string()),
-        None => (rest, String::new()),
-    };
-    let mut params = String::new();
-    if USES_PARAMS.contains(&scheme.as_str()) {
-        let last = path.rfind('/').map_or(path, |i| &path[i..]);
-        if let Some(i) = last.find(';') {
-            params = last[i + 1..].to_string();
-        }
-    }
-    UrlParts {
-        params,
-        query,
-        fragment,
-    }
 }
 
 /// `urllib.parse.unquote` applied until the text stops changing (at most

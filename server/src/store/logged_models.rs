@@ -9,6 +9,9 @@ use crate::wire::KeyValue;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+/// The run tag the 2.x `log-model` call appends to.
+pub const LOG_MODEL_HISTORY_TAG: &str = "mlflow.log-model.history";
+
 /// A logged model to create (already validated by the handler).
 #[derive(Debug, Clone)]
 pub struct NewLoggedModel {
@@ -52,8 +55,28 @@ pub struct LoggedModelQuery {
     pub page_token: Option<String>,
 }
 
+/// A check of the run tag value [`LogModelHistoryStore::record_logged_model`]
+/// is about to write; an error refuses the write.
+pub type HistoryCheck = dyn Fn(&str) -> ApiResult<()> + Send + Sync;
+
+/// Everything the logged-model handlers need: one trait per part, each
+/// implemented next to its SQL (`store/sql/logged_models/`).
+pub trait LoggedModelStore:
+    LoggedModelLifecycleStore + LoggedModelDataStore + LoggedModelSearchStore + LogModelHistoryStore
+{
+}
+
+impl<T> LoggedModelStore for T where
+    T: LoggedModelLifecycleStore
+        + LoggedModelDataStore
+        + LoggedModelSearchStore
+        + LogModelHistoryStore
+{
+}
+
+/// A model's life: created pending, read, finalized, soft-deleted.
 #[async_trait]
-pub trait LoggedModelStore: Send + Sync + 'static {
+pub trait LoggedModelLifecycleStore: Send + Sync + 'static {
     /// Creates a `LOGGED_MODEL_PENDING` model with its params and tags in one
     /// transaction; the experiment must exist and be active.
     async fn create_logged_model(&self, model: NewLoggedModel) -> ApiResult<LoggedModel>;
@@ -67,23 +90,37 @@ pub trait LoggedModelStore: Send + Sync + 'static {
         model_id: &str,
         status: LoggedModelStatus,
     ) -> ApiResult<LoggedModel>;
+    /// Soft delete: `lifecycle_stage = 'deleted'`.
+    async fn delete_logged_model(&self, model_id: &str) -> ApiResult<()>;
+}
+
+/// A model's params and tags.
+#[async_trait]
+pub trait LoggedModelDataStore: Send + Sync + 'static {
     /// Adds params; a key the model already has is refused (params are
     /// immutable).
     async fn log_logged_model_params(&self, model_id: &str, params: &[KeyValue]) -> ApiResult<()>;
     /// Upserts tags (last value wins for a repeated key).
     async fn set_logged_model_tags(&self, model_id: &str, tags: &[KeyValue]) -> ApiResult<()>;
     async fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> ApiResult<()>;
-    /// Soft delete: `lifecycle_stage = 'deleted'`.
-    async fn delete_logged_model(&self, model_id: &str) -> ApiResult<()>;
+}
+
+#[async_trait]
+pub trait LoggedModelSearchStore: Send + Sync + 'static {
     async fn search_logged_models(&self, query: &LoggedModelQuery) -> ApiResult<Page<LoggedModel>>;
-    /// 2.x `runs/log-model`: appends `model` (the MLmodel's tag dict) to the
-    /// JSON list in the run tag `mlflow.log-model.history`; the run must be
-    /// active. With `truncate_long_values` off (`MLFLOW_TRUNCATE_LONG_VALUES`)
-    /// a list longer than a tag value may be is refused.
+}
+
+/// The 2.x `runs/log-model` history (a run tag, not a logged model).
+#[async_trait]
+pub trait LogModelHistoryStore: Send + Sync + 'static {
+    /// Appends `model` (the MLmodel's tag dict) to the JSON list in the run
+    /// tag `mlflow.log-model.history`; the run must be active. `check`
+    /// sees the whole new value before it is written (the caller's length
+    /// policy); its error is returned and nothing is written.
     async fn record_logged_model(
         &self,
         run_id: &str,
         model: Map<String, Value>,
-        truncate_long_values: bool,
+        check: &HistoryCheck,
     ) -> ApiResult<()>;
 }

@@ -64,9 +64,20 @@ pub struct LoggedModelRef {
     pub source_run_id: Option<String>,
 }
 
+/// Everything the registry handlers need: one trait per part, each
+/// implemented next to its SQL (`store/sql/registry/`).
+pub trait RegistryStore:
+    RegisteredModelStore + ModelVersionStore + RegistryTagStore + RegistrySearchStore
+{
+}
+
+impl<T> RegistryStore for T where
+    T: RegisteredModelStore + ModelVersionStore + RegistryTagStore + RegistrySearchStore
+{
+}
+
 #[async_trait]
-pub trait RegistryStore: Send + Sync + 'static {
-    // ---- registered models ----
+pub trait RegisteredModelStore: Send + Sync + 'static {
     async fn create_registered_model(
         &self,
         model: NewRegisteredModel,
@@ -87,12 +98,6 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> ApiResult<RegisteredModel>;
     /// Hard delete of the model, its versions, tags and aliases.
     async fn delete_registered_model(&self, name: &str) -> ApiResult<()>;
-    /// Prompts (tag `mlflow.prompt.is_prompt = 'true'`) are left out unless
-    /// the filter asks for them.
-    async fn search_registered_models(
-        &self,
-        query: &RegistrySearch,
-    ) -> ApiResult<Page<RegisteredModel>>;
     /// The latest version of each of `stages` (canonical names; empty = all
     /// stages), with aliases.
     async fn get_latest_versions(
@@ -100,23 +105,10 @@ pub trait RegistryStore: Send + Sync + 'static {
         name: &str,
         stages: &[String],
     ) -> ApiResult<Vec<ModelVersion>>;
-    async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> ApiResult<()>;
-    /// Deleting a missing tag is fine (the model must exist).
-    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> ApiResult<()>;
+}
 
-    // ---- aliases ----
-    /// Points `alias` at `version` (moving it if it exists).
-    async fn set_registered_model_alias(
-        &self,
-        name: &str,
-        alias: &str,
-        version: i64,
-    ) -> ApiResult<()>;
-    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> ApiResult<()>;
-    /// `latest` (any case) is the highest live version.
-    async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> ApiResult<ModelVersion>;
-
-    // ---- model versions ----
+#[async_trait]
+pub trait ModelVersionStore: Send + Sync + 'static {
     /// Version = max(existing, deleted included) + 1; status READY.
     async fn create_model_version(&self, version: NewModelVersion) -> ApiResult<ModelVersion>;
     /// With tags and aliases; soft-deleted versions are not found.
@@ -130,7 +122,6 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> ApiResult<ModelVersion>;
     /// Soft delete: `Deleted_Internal`, redacted source/run, aliases removed.
     async fn delete_model_version(&self, name: &str, version: i64) -> ApiResult<()>;
-    async fn search_model_versions(&self, query: &RegistrySearch) -> ApiResult<Page<ModelVersion>>;
     /// `stage` is canonical; with `archive_existing_versions` the other
     /// versions in that stage move to `Archived`.
     async fn transition_model_version_stage(
@@ -142,6 +133,16 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> ApiResult<ModelVersion>;
     /// `storage_location`, else `source`.
     async fn get_model_version_download_uri(&self, name: &str, version: i64) -> ApiResult<String>;
+    /// The logged model `model_id`, if it exists (for source checks).
+    async fn get_logged_model_ref(&self, model_id: &str) -> ApiResult<Option<LoggedModelRef>>;
+}
+
+/// Tags of registered models and of model versions, and aliases.
+#[async_trait]
+pub trait RegistryTagStore: Send + Sync + 'static {
+    async fn set_registered_model_tag(&self, name: &str, key: &str, value: &str) -> ApiResult<()>;
+    /// Deleting a missing tag is fine (the model must exist).
+    async fn delete_registered_model_tag(&self, name: &str, key: &str) -> ApiResult<()>;
     async fn set_model_version_tag(
         &self,
         name: &str,
@@ -151,10 +152,27 @@ pub trait RegistryStore: Send + Sync + 'static {
     ) -> ApiResult<()>;
     /// Deleting a missing tag is fine (the version must exist).
     async fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> ApiResult<()>;
+    /// Points `alias` at `version` (moving it if it exists).
+    async fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: i64,
+    ) -> ApiResult<()>;
+    async fn delete_registered_model_alias(&self, name: &str, alias: &str) -> ApiResult<()>;
+    /// `latest` (any case) is the highest live version.
+    async fn get_model_version_by_alias(&self, name: &str, alias: &str) -> ApiResult<ModelVersion>;
+}
 
-    // ---- lookups for source checks ----
-    /// The logged model `model_id`, if it exists.
-    async fn get_logged_model_ref(&self, model_id: &str) -> ApiResult<Option<LoggedModelRef>>;
+#[async_trait]
+pub trait RegistrySearchStore: Send + Sync + 'static {
+    /// Prompts (tag `mlflow.prompt.is_prompt = 'true'`) are left out unless
+    /// the filter asks for them.
+    async fn search_registered_models(
+        &self,
+        query: &RegistrySearch,
+    ) -> ApiResult<Page<RegisteredModel>>;
+    async fn search_model_versions(&self, query: &RegistrySearch) -> ApiResult<Page<ModelVersion>>;
 }
 
 /// MLflow's `get_canonical_stage`: case-insensitive, else 400 `Invalid Model
@@ -189,52 +207,9 @@ pub enum ModelsUri {
     Alias { name: String, alias: String },
 }
 
-/// The parts of a URI as Python's `urllib.parse.urlsplit` (no fragments)
-/// cuts them: lower-cased scheme (empty without one), authority, path and
-/// query.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UriParts<'a> {
-    pub scheme: String,
-    pub netloc: &'a str,
-    pub path: &'a str,
-    pub query: &'a str,
-}
-
-pub fn split_uri(uri: &str) -> UriParts<'_> {
-    let mut scheme = String::new();
-    let mut rest = uri;
-    if let Some(i) = uri.find(':') {
-        let candidate = &uri[..i];
-        let valid = candidate
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic())
-            && candidate
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
-        if valid {
-            scheme = candidate.to_ascii_lowercase();
-            rest = &uri[i + 1..];
-        }
-    }
-    let mut netloc = "";
-    if let Some(after) = rest.strip_prefix("//") {
-        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
-        netloc = &after[..end];
-        rest = &after[end..];
-    }
-    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    UriParts {
-        scheme,
-        netloc,
-        path,
-        query,
-    }
-}
-
 /// Parses a `models:` URI; `None` when it is not one or is malformed.
 pub fn parse_models_uri(uri: &str) -> Option<ModelsUri> {
-    let parts = split_uri(uri);
+    let parts = crate::pycompat::urlsplit(uri, false);
     if parts.scheme != "models" || !parts.path.starts_with('/') || parts.path.len() <= 1 {
         return None;
     }
@@ -313,13 +288,6 @@ mod tests {
         assert_eq!(parse_models_uri("models:/"), None);
         assert_eq!(parse_models_uri("models:/a/b/c"), None);
         assert_eq!(parse_models_uri("runs:/a/b"), None);
-        let p = split_uri("models://host/x?y");
-        assert_eq!(
-            (p.scheme.as_str(), p.netloc, p.path, p.query),
-            ("models", "host", "/x", "y")
-        );
-        let p = split_uri("/tmp/x");
-        assert_eq!((p.scheme.as_str(), p.netloc, p.path), ("", "", "/tmp/x"));
     }
 
     #[test]

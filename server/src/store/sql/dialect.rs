@@ -86,6 +86,16 @@ impl Dialect {
             Dialect::Postgres => Some("SELECT pg_advisory_xact_lock(7746391)"),
         }
     }
+
+    /// What ends a `SELECT` whose rows the transaction must hold until it
+    /// ends. SQLite needs nothing: its writes run one transaction at a time
+    /// on the writer connection.
+    pub fn lock_selected_rows(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE",
+        }
+    }
 }
 
 #[cfg(test)]
