@@ -74,7 +74,7 @@ impl LogModelHistoryStore for SqlStore {
 mod tests {
     use super::*;
     use crate::config::DatabaseUri;
-    use crate::store::{NewRun, TrackingStore};
+    use crate::store::{NewRun, RunStore};
 
     async fn history(store: &SqlStore, run_id: &str) -> Option<String> {
         sqlx::query_scalar("SELECT value FROM tags WHERE run_uuid = $1 AND key = $2")
