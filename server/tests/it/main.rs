@@ -18,4 +18,5 @@ mod registry;
 mod s3;
 mod schema;
 mod settings;
+mod snapshots;
 mod ui;
