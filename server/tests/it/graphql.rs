@@ -6,249 +6,23 @@
 use crate::common;
 
 use common::TestApp;
+use reqwest::Method;
 use serde_json::{json, Value};
 
-const GET_EXPERIMENT: &str = r#"
-  query MlflowGetExperimentQuery($input: MlflowGetExperimentInput!) @component(name: "MLflow.ExperimentRunTracking") {
-    mlflowGetExperiment(input: $input) {
-      apiError {
-        code
-        message
-      }
-      experiment {
-        artifactLocation
-        creationTime
-        effectiveTraceArchivalRetention
-        experimentId
-        lastUpdateTime
-        lifecycleStage
-        name
-        tags {
-          key
-          value
-        }
-      }
-    }
-  }
-"#;
-
-const GET_RUN: &str = r#"
-  query GetRun($data: MlflowGetRunInput!) @component(name: "MLflow.ExperimentRunTracking") {
-    mlflowGetRun(input: $data) {
-      apiError {
-        helpUrl
-        code
-        message
-      }
-      run {
-        info {
-          runName
-          status
-          runUuid
-          experimentId
-          artifactUri
-          endTime
-          lifecycleStage
-          startTime
-          userId
-        }
-        experiment {
-          experimentId
-          name
-          tags {
-            key
-            value
-          }
-          artifactLocation
-          lifecycleStage
-          lastUpdateTime
-        }
-        modelVersions {
-          status
-          version
-          name
-          source
-        }
-        data {
-          metrics {
-            key
-            value
-            step
-            timestamp
-          }
-          params {
-            key
-            value
-          }
-          tags {
-            key
-            value
-          }
-        }
-        inputs {
-          datasetInputs {
-            dataset {
-              digest
-              name
-              profile
-              schema
-              source
-              sourceType
-            }
-            tags {
-              key
-              value
-            }
-          }
-          modelInputs {
-            modelId
-          }
-        }
-        outputs {
-          modelOutputs {
-            modelId
-            step
-          }
-        }
-      }
-    }
-  }
-"#;
-
-const SEARCH_RUNS: &str = r#"
-  query SearchRuns($data: MlflowSearchRunsInput!) {
-    mlflowSearchRuns(input: $data) {
-      apiError {
-        helpUrl
-        code
-        message
-      }
-      runs {
-        info {
-          runName
-          status
-          runUuid
-          experimentId
-          artifactUri
-          endTime
-          lifecycleStage
-          startTime
-          userId
-        }
-        experiment {
-          experimentId
-          name
-          tags {
-            key
-            value
-          }
-          artifactLocation
-          lifecycleStage
-          lastUpdateTime
-        }
-        data {
-          metrics {
-            key
-            value
-            step
-            timestamp
-          }
-          params {
-            key
-            value
-          }
-          tags {
-            key
-            value
-          }
-        }
-        inputs {
-          datasetInputs {
-            dataset {
-              digest
-              name
-              profile
-              schema
-              source
-              sourceType
-            }
-            tags {
-              key
-              value
-            }
-          }
-          modelInputs {
-            modelId
-          }
-        }
-        outputs {
-          modelOutputs {
-            modelId
-            step
-          }
-        }
-        modelVersions {
-          version
-          name
-          creationTimestamp
-          status
-          source
-        }
-      }
-    }
-  }
-"#;
-
-const GET_METRIC_HISTORY_BULK_INTERVAL: &str = r#"
-  query GetMetricHistoryBulkInterval($data: MlflowGetMetricHistoryBulkIntervalInput!)
-  @component(name: "MLflow.ExperimentRunTracking") {
-    mlflowGetMetricHistoryBulkInterval(input: $data) {
-      __typename
-      metrics {
-        timestamp
-        step
-        runId
-        key
-        value
-      }
-      apiError {
-        code
-        message
-      }
-    }
-  }
-"#;
-
-const LIST_ARTIFACTS: &str = r#"
-  query ListArtifacts($data: MlflowListArtifactsInput!) {
-    mlflowListArtifacts(input: $data) {
-      __typename
-      rootUri
-      nextPageToken
-      files { path isDir fileSize }
-      apiError { code message }
-    }
-  }
-"#;
-
-const SEARCH_MODEL_VERSIONS: &str = r#"
-  query SearchModelVersions($data: MlflowSearchModelVersionsInput!) {
-    mlflowSearchModelVersions(input: $data) {
-      nextPageToken
-      modelVersions {
-        name version creationTimestamp lastUpdatedTimestamp userId currentStage description
-        source runId status statusMessage tags { key value } runLink aliases modelId
-      }
-      apiError { code }
-    }
-  }
-"#;
+// The UI's operations, one file each; bench/compare.py sends the same
+// files (GetRun with the `__typename` fields Apollo adds).
+const GET_EXPERIMENT: &str = include_str!("graphql/GetExperiment.graphql");
+const GET_RUN: &str = include_str!("graphql/GetRun.graphql");
+const SEARCH_RUNS: &str = include_str!("graphql/SearchRuns.graphql");
+const GET_METRIC_HISTORY_BULK_INTERVAL: &str =
+    include_str!("graphql/GetMetricHistoryBulkInterval.graphql");
+const LIST_ARTIFACTS: &str = include_str!("graphql/ListArtifacts.graphql");
+const SEARCH_MODEL_VERSIONS: &str = include_str!("graphql/SearchModelVersions.graphql");
 
 /// POSTs a GraphQL request; returns the status and the body as JSON (or
 /// as a string when it is not JSON).
 async fn gql_body(app: &TestApp, body: Value) -> (u16, Value) {
-    app.request(reqwest::Method::POST, "/graphql", Some(body))
-        .await
+    app.request(Method::POST, "/graphql", Some(body)).await
 }
 
 /// A query that must answer HTTP 200; returns the body.
@@ -313,16 +87,15 @@ async fn seed(app: &TestApp) -> Seeded {
         .await;
     assert_eq!(status, 200, "{body}");
     for (path, content) in [("notes/readme.txt", "hello"), ("config.json", "{}")] {
-        let resp = app
-            .client
-            .put(app.url(&format!(
-                "/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/{path}"
-            )))
-            .body(content)
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(resp.status().as_u16(), 200);
+        let (status, body) = app
+            .request_raw(
+                Method::PUT,
+                &format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/{run}/artifacts/{path}"),
+                &[],
+                Some(content.into()),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
     }
     let (status, body) = app
         .post("registered-models/create", json!({"name": "gql-model"}))
@@ -367,16 +140,18 @@ async fn ui_get_experiment(app: &TestApp) {
         }}}, "errors": null})
     );
     // Keys come sorted, as Flask's jsonify writes them.
-    let raw = app
-        .client
-        .post(app.url("/graphql"))
-        .json(&json!({"query": "{ zz: __typename mlflowGetExperiment(input: {experimentId: \"0\"}) { experiment { name experimentId } } }"}))
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let (_, raw) = app
+        .request_raw(
+            Method::POST,
+            "/graphql",
+            &[("Content-Type", "application/json")],
+            Some(
+                json!({"query": "{ zz: __typename mlflowGetExperiment(input: {experimentId: \"0\"}) { experiment { name experimentId } } }"})
+                    .to_string()
+                    .into(),
+            ),
+        )
+        .await;
     assert_eq!(
         raw,
         r#"{"data":{"mlflowGetExperiment":{"experiment":{"experimentId":"0","name":"Default"}},"zz":"Query"},"errors":null}"#
@@ -797,29 +572,23 @@ async fn validation_and_limits(app: &TestApp) {
 
 async fn transport(app: &TestApp) {
     // A GET carrying the JSON body is answered like a POST.
-    let resp = app
-        .client
-        .get(app.url("/graphql"))
-        .header("Content-Type", "application/json")
-        .body(r#"{"query": "{ __typename }"}"#)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status().as_u16(), 200);
+    let (status, body) = app
+        .request_raw(
+            Method::GET,
+            "/graphql",
+            &[("Content-Type", "application/json")],
+            Some(r#"{"query": "{ __typename }"}"#.into()),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(
-        resp.json::<Value>().await.expect("json"),
+        serde_json::from_str::<Value>(&body).expect("json"),
         json!({"data": {"__typename": "Query"}, "errors": null})
     );
     // Deliberately clearer than MLflow's bare HTML 500: a 400 JSON error
     // for a body without a query, and for a query that does not parse.
-    let resp = app
-        .client
-        .get(app.url("/graphql"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status().as_u16(), 400);
-    let body: Value = resp.json().await.expect("json");
+    let (status, body) = app.request(Method::GET, "/graphql", None).await;
+    assert_eq!(status, 400);
     assert_eq!(body["error_code"], "BAD_REQUEST");
     let (status, body) = gql_body(
         app,
@@ -833,28 +602,23 @@ async fn transport(app: &TestApp) {
         "Syntax Error: Expected Name, found <EOF>. (line 1, column 43)"
     );
     // The content type is checked on POSTs, with MLflow's message.
-    let resp = app
-        .client
-        .post(app.url("/graphql"))
-        .header("Content-Type", "text/plain")
-        .body(r#"{"query": "{ __typename }"}"#)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status().as_u16(), 400);
-    let body: Value = resp.json().await.expect("json");
+    let (status, body) = app
+        .request_raw(
+            Method::POST,
+            "/graphql",
+            &[("Content-Type", "text/plain")],
+            Some(r#"{"query": "{ __typename }"}"#.into()),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let body: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(
         body["message"],
         "Bad Request. Content-Type must be one of ['application/json']."
     );
     // Other methods: 405, as Flask answers.
-    let resp = app
-        .client
-        .put(app.url("/graphql"))
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(resp.status().as_u16(), 405);
+    let (status, _) = app.request(Method::PUT, "/graphql", None).await;
+    assert_eq!(status, 405);
 }
 
 on_both_backends!(ui_get_experiment_query, ui_get_experiment);

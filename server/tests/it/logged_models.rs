@@ -4,36 +4,22 @@
 use crate::common;
 
 use common::TestApp;
+use reqwest::Method;
 use serde_json::{json, Value};
 use sqlx::Connection;
 
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method, app.url(&format!("/api/2.0/mlflow/{path}")));
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let resp = req.send().await.expect("request");
-    let status = resp.status().as_u16();
-    let text = resp.text().await.expect("body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
-}
-
 async fn patch(app: &TestApp, path: &str, body: Value) -> (u16, Value) {
-    send(app, reqwest::Method::PATCH, path, Some(body)).await
+    app.request(
+        Method::PATCH,
+        &format!("/api/2.0/mlflow/{path}"),
+        Some(body),
+    )
+    .await
 }
 
 async fn delete(app: &TestApp, path: &str) -> (u16, Value) {
-    send(app, reqwest::Method::DELETE, path, None).await
+    app.request(Method::DELETE, &format!("/api/2.0/mlflow/{path}"), None)
+        .await
 }
 
 async fn create_model(app: &TestApp, body: Value) -> Value {
@@ -169,13 +155,14 @@ async fn create_get_update(app: &TestApp) {
     let (status, body) = app.get(&format!("logged-models/{id}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["model"], model);
-    let resp = app
-        .client
-        .get(app.url(&format!("/ajax-api/2.0/mlflow/logged-models/{id}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
+    let (status, _) = app
+        .request(
+            Method::GET,
+            &format!("/ajax-api/2.0/mlflow/logged-models/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
 
     // Without a name: generated like run names; no tags, empty data.
     let unnamed = create_model(app, json!({"experiment_id": exp})).await;
@@ -829,16 +816,15 @@ async fn model_artifacts(app: &TestApp) {
     let model = create_model(app, json!({"experiment_id": exp, "name": "m"})).await;
     let id = model_id(&model);
     for (path, bytes) in [("MLmodel", "abc"), ("sub/x.txt", "abcd")] {
-        let resp = app
-            .client
-            .put(app.url(&format!(
-                "/api/2.0/mlflow-artifacts/artifacts/{exp}/models/{id}/artifacts/{path}"
-            )))
-            .body(bytes)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 200);
+        let (status, _) = app
+            .request_raw(
+                Method::PUT,
+                &format!("/api/2.0/mlflow-artifacts/artifacts/{exp}/models/{id}/artifacts/{path}"),
+                &[],
+                Some(bytes.into()),
+            )
+            .await;
+        assert_eq!(status, 200);
     }
     let root = format!("mlflow-artifacts:/{exp}/models/{id}/artifacts");
     let (status, body) = app
@@ -880,16 +866,18 @@ async fn model_artifacts(app: &TestApp) {
     assert_eq!(status, 404);
 
     // The UI's file download.
-    let resp = app
-        .client
-        .get(app.url(&format!(
-            "/ajax-api/2.0/mlflow/logged-models/{id}/artifacts/files?artifact_file_path=sub/x.txt"
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 200);
-    assert_eq!(resp.text().await.unwrap(), "abcd");
+    let (status, text) = app
+        .request_raw(
+            Method::GET,
+            &format!(
+                "/ajax-api/2.0/mlflow/logged-models/{id}/artifacts/files?artifact_file_path=sub/x.txt"
+            ),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(text, "abcd");
     let (status, _) = app
         .get(&format!("logged-models/{id}/artifacts/files"))
         .await;

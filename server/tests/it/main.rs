@@ -18,5 +18,6 @@ mod registry;
 mod s3;
 mod schema;
 mod settings;
+mod snapshots;
 mod store_errors;
 mod ui;

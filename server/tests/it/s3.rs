@@ -20,14 +20,15 @@ use crate::common;
 
 use artifact_suite as suite;
 use bytes::{Bytes, BytesMut};
+use common::TestApp;
 use ferroflow::artifacts::path::is_not_a_file;
 use ferroflow::artifacts::s3::S3ArtifactRepository;
 use ferroflow::artifacts::{resolve_uri, ArtifactRepository, UploadedPart};
-use ferroflow::config::{ArtifactSettings, DatabaseUri, S3Settings, Settings};
+use ferroflow::config::{ArtifactSettings, S3Settings};
 use ferroflow::error::ErrorCode;
-use ferroflow::startup::Application;
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use reqwest::Method;
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -466,69 +467,16 @@ async fn s3_run_uris_resolve_under_the_default_root() {
 // the HTTP proxy on an S3 destination (in-process)
 // ---------------------------------------------------------------------------
 
-struct App {
-    address: String,
-    http: reqwest::Client,
-    _dir: tempfile::TempDir,
-}
-
-impl App {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.address, path)
-    }
-
-    async fn json(&self, resp: reqwest::Response) -> (u16, Value) {
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = self
-            .http
-            .post(self.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        self.json(resp).await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let resp = self.http.get(self.url(path)).send().await.unwrap();
-        self.json(resp).await
-    }
-}
-
-/// The app with artifacts proxied to `s3://BUCKET/proxy` (or, without
-/// serving, runs under `default_root`).
-async fn spawn_app(server: &S3Server, serve: bool, default_root: Option<String>) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let (db_uri, _) = common::fresh_db_uri(common::Backend::Sqlite, dir.path()).await;
-    let mut artifacts = ArtifactSettings::resolve(default_root, Some(server.uri("proxy")), serve);
-    artifacts.s3 = server.settings.clone();
-    let settings = Settings {
-        database: DatabaseUri::parse(&db_uri).unwrap(),
-        artifacts,
-        host: "127.0.0.1".into(),
-        port: 0,
-        workers: 2,
-        ui: Default::default(),
-        observability: Default::default(),
-        limits: Default::default(),
-        pool: Default::default(),
-    };
-    let app = Application::build(settings).await.expect("app starts");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    App {
-        address,
-        http: reqwest::Client::new(),
-        _dir: dir,
-    }
+/// The app (SQLite) with artifacts proxied to `s3://BUCKET/proxy` (or,
+/// without serving, runs under `default_root`).
+async fn spawn_app(server: &S3Server, serve: bool, default_root: Option<String>) -> TestApp {
+    let proxy = server.uri("proxy");
+    let s3 = server.settings.clone();
+    common::spawn_app_with(common::Backend::Sqlite, move |settings, _| {
+        settings.artifacts = ArtifactSettings::resolve(default_root, Some(proxy), serve);
+        settings.artifacts.s3 = s3;
+    })
+    .await
 }
 
 const PROXY: &str = "/api/2.0/mlflow-artifacts";
@@ -538,20 +486,27 @@ async fn proxy_on_s3_round_trip() {
     let server = s3_or_skip!();
     let app = spawn_app(&server, true, None).await;
 
-    let (status, info) = app.get("/api/3.0/mlflow/server-info").await;
+    let (status, info) = app
+        .request(Method::GET, "/api/3.0/mlflow/server-info", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(info["multipart_uploads_enabled"], true);
     assert_eq!(info["multipart_downloads_enabled"], true);
 
     // A run's artifacts go to <destination>/<exp>/<run>/artifacts.
     let (_, exp) = app
-        .post("/api/2.0/mlflow/experiments/create", json!({"name": "s3"}))
+        .request(
+            Method::POST,
+            "/api/2.0/mlflow/experiments/create",
+            Some(json!({"name": "s3"})),
+        )
         .await;
     let exp_id = exp["experiment_id"].as_str().unwrap().to_string();
     let (_, run) = app
-        .post(
+        .request(
+            Method::POST,
             "/api/2.0/mlflow/runs/create",
-            json!({"experiment_id": exp_id, "start_time": 1}),
+            Some(json!({"experiment_id": exp_id, "start_time": 1})),
         )
         .await;
     let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
@@ -567,7 +522,7 @@ async fn proxy_on_s3_round_trip() {
         ("notes.txt", "hello artifacts\n"),
     ] {
         let resp = app
-            .http
+            .client
             .put(app.url(&format!("{PROXY}/artifacts/{root}/{path}")))
             .body(data)
             .send()
@@ -585,7 +540,7 @@ async fn proxy_on_s3_round_trip() {
     );
 
     let resp = app
-        .http
+        .client
         .get(app.url(&format!("{PROXY}/artifacts/{root}/dir/hello.txt")))
         .send()
         .await
@@ -596,7 +551,13 @@ async fn proxy_on_s3_round_trip() {
     assert_eq!(resp.headers()["content-length"], "3");
     assert_eq!(resp.text().await.unwrap(), "hi\n");
 
-    let (status, listed) = app.get(&format!("{PROXY}/artifacts?path={root}/dir")).await;
+    let (status, listed) = app
+        .request(
+            Method::GET,
+            &format!("{PROXY}/artifacts?path={root}/dir"),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(
         listed,
@@ -606,21 +567,27 @@ async fn proxy_on_s3_round_trip() {
         ]})
     );
     let (_, listed) = app
-        .get(&format!("{PROXY}/artifacts?path={root}/nope"))
+        .request(
+            Method::GET,
+            &format!("{PROXY}/artifacts?path={root}/nope"),
+            None,
+        )
         .await;
     assert_eq!(listed, json!({}));
 
     // The tracking API's run listing and the UI download.
     let (status, listed) = app
-        .get(&format!(
-            "/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=dir"
-        ))
+        .request(
+            Method::GET,
+            &format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=dir"),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(listed["root_uri"], artifact_uri);
     assert_eq!(listed["files"][0]["path"], "dir/hello.txt");
     let resp = app
-        .http
+        .client
         .get(app.url(&format!("/get-artifact?run_uuid={run_id}&path=notes.txt")))
         .send()
         .await
@@ -629,13 +596,21 @@ async fn proxy_on_s3_round_trip() {
     assert_eq!(resp.text().await.unwrap(), "hello artifacts\n");
 
     // A directory is not a file; a missing file is a 404.
-    let (status, body) = app.get(&format!("{PROXY}/artifacts/{root}/dir")).await;
+    let (status, body) = app
+        .request(Method::GET, &format!("{PROXY}/artifacts/{root}/dir"), None)
+        .await;
     assert_eq!(status, 400, "{body}");
     assert!(body["detail"]
         .as_str()
         .unwrap()
         .starts_with("Artifact path refers to a directory"));
-    let (status, body) = app.get(&format!("{PROXY}/artifacts/{root}/none.txt")).await;
+    let (status, body) = app
+        .request(
+            Method::GET,
+            &format!("{PROXY}/artifacts/{root}/none.txt"),
+            None,
+        )
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error_code"], "RESOURCE_DOES_NOT_EXIST");
 
@@ -649,7 +624,7 @@ async fn proxy_on_s3_round_trip() {
         "a/..;/x.txt",
     ] {
         let resp = app
-            .http
+            .client
             .put(app.url(&format!("{PROXY}/artifacts/{root}/{bad}")))
             .body("evil")
             .send()
@@ -661,7 +636,7 @@ async fn proxy_on_s3_round_trip() {
 
     // Delete a tree.
     let resp = app
-        .http
+        .client
         .delete(app.url(&format!("{PROXY}/artifacts/{root}/dir")))
         .send()
         .await
@@ -682,9 +657,10 @@ async fn proxy_multipart_upload_and_presigned_download() {
 
     // The client sends its local file name in `path`; only the base name counts.
     let (status, created) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/create/{dir}"),
-            json!({"path": "/home/me/out/weights.bin", "num_parts": 2}),
+            Some(json!({"path": "/home/me/out/weights.bin", "num_parts": 2})),
         )
         .await;
     assert_eq!(status, 200, "{created}");
@@ -695,7 +671,13 @@ async fn proxy_multipart_upload_and_presigned_download() {
     for (credential, piece) in credentials.iter().zip(data.chunks(5 * MIB)) {
         assert!(credential["part_number"].is_u64());
         let url = credential["url"].as_str().unwrap();
-        let resp = app.http.put(url).body(piece.to_vec()).send().await.unwrap();
+        let resp = app
+            .client
+            .put(url)
+            .body(piece.to_vec())
+            .send()
+            .await
+            .unwrap();
         assert!(resp.status().is_success());
         parts.push(json!({
             "part_number": credential["part_number"],
@@ -704,14 +686,17 @@ async fn proxy_multipart_upload_and_presigned_download() {
         }));
     }
     let (status, body) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/complete/{dir}"),
-            json!({"path": "/home/me/out/weights.bin", "upload_id": upload_id, "parts": parts}),
+            Some(
+                json!({"path": "/home/me/out/weights.bin", "upload_id": upload_id, "parts": parts}),
+            ),
         )
         .await;
     assert_eq!((status, body), (200, json!({})));
     let got = app
-        .http
+        .client
         .get(app.url(&format!("{PROXY}/artifacts/{dir}/weights.bin")))
         .send()
         .await
@@ -723,13 +708,17 @@ async fn proxy_multipart_upload_and_presigned_download() {
 
     // Presigned download.
     let (status, presigned) = app
-        .get(&format!("{PROXY}/presigned/{dir}/weights.bin"))
+        .request(
+            Method::GET,
+            &format!("{PROXY}/presigned/{dir}/weights.bin"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{presigned}");
     assert_eq!(presigned["file_size"], data.len());
     assert!(presigned["headers"].is_object());
     let got = app
-        .http
+        .client
         .get(presigned["url"].as_str().unwrap())
         .send()
         .await
@@ -738,30 +727,39 @@ async fn proxy_multipart_upload_and_presigned_download() {
         .await
         .unwrap();
     assert_eq!(got, data);
-    let (status, body) = app.get(&format!("{PROXY}/presigned/{dir}/none.bin")).await;
+    let (status, body) = app
+        .request(
+            Method::GET,
+            &format!("{PROXY}/presigned/{dir}/none.bin"),
+            None,
+        )
+        .await;
     assert_eq!(status, 404, "{body}");
 
     // Abort.
     let (status, created) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/create/{dir}"),
-            json!({"path": "other.bin", "num_parts": 1}),
+            Some(json!({"path": "other.bin", "num_parts": 1})),
         )
         .await;
     assert_eq!(status, 200);
     let (status, body) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/abort/{dir}"),
-            json!({"path": "other.bin", "upload_id": created["upload_id"]}),
+            Some(json!({"path": "other.bin", "upload_id": created["upload_id"]})),
         )
         .await;
     assert_eq!((status, body), (200, json!({})));
 
     // Checks on the request: required fields, unsafe paths, part numbers.
     let (status, body) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/create/{dir}"),
-            json!({"num_parts": 1}),
+            Some(json!({"num_parts": 1})),
         )
         .await;
     assert_eq!(status, 400);
@@ -775,25 +773,24 @@ async fn proxy_multipart_upload_and_presigned_download() {
         ("1/run", ""),
     ] {
         let (status, body) = app
-            .post(
+            .request(
+                Method::POST,
                 &format!("{PROXY}/mpu/create/{url_dir}"),
-                json!({"path": name, "num_parts": 1}),
+                Some(json!({"path": name, "num_parts": 1})),
             )
             .await;
         assert_eq!(status, 400, "{url_dir} {name}: {body}");
     }
     let (status, _) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/create/{dir}"),
-            json!({"path": "x.bin", "num_parts": 10001}),
+            Some(json!({"path": "x.bin", "num_parts": 10001})),
         )
         .await;
     assert_eq!(status, 400);
     let (status, _) = app
-        .post(
-            &format!("{PROXY}/mpu/complete/{dir}"),
-            json!({"path": "x.bin", "upload_id": "u", "parts": [{"part_number": 0, "etag": "e"}]}),
-        )
+        .request(Method::POST, &format!("{PROXY}/mpu/complete/{dir}"), Some(json!({"path": "x.bin", "upload_id": "u", "parts": [{"part_number": 0, "etag": "e"}]})))
         .await;
     assert_eq!(status, 400);
     assert_eq!(
@@ -848,7 +845,7 @@ async fn proxy_200_mb_round_trip_is_byte_identical() {
     let (stream, hasher) = generated_body(TOTAL, MIB);
     let url = app.url(&format!("{PROXY}/artifacts/1/run/artifacts/big.bin"));
     let resp = app
-        .http
+        .client
         .put(&url)
         .body(reqwest::Body::wrap_stream(stream))
         .send()
@@ -856,14 +853,18 @@ async fn proxy_200_mb_round_trip_is_byte_identical() {
         .unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     let sent = hasher.lock().unwrap().clone().finalize().to_vec();
-    let resp = app.http.get(&url).send().await.unwrap();
+    let resp = app.client.get(&url).send().await.unwrap();
     assert_eq!(resp.status().as_u16(), 200);
     assert_eq!(resp.headers()["content-length"], TOTAL.to_string().as_str());
     let (got, len) = hash_download(resp).await;
     assert_eq!(len, TOTAL as u64);
     assert_eq!(got, sent, "SHA-256 differs");
     let (_, listed) = app
-        .get(&format!("{PROXY}/artifacts?path=1/run/artifacts"))
+        .request(
+            Method::GET,
+            &format!("{PROXY}/artifacts?path=1/run/artifacts"),
+            None,
+        )
         .await;
     assert_eq!(listed["files"][0]["file_size"], TOTAL);
 }
@@ -873,36 +874,43 @@ async fn no_serve_artifacts_with_an_s3_default_root() {
     let server = s3_or_skip!();
     let app = spawn_app(&server, false, Some(server.uri("mlruns"))).await;
 
-    let (_, info) = app.get("/api/3.0/mlflow/server-info").await;
+    let (_, info) = app
+        .request(Method::GET, "/api/3.0/mlflow/server-info", None)
+        .await;
     assert_eq!(info["multipart_uploads_enabled"], false);
     let (status, _) = app
-        .post(
+        .request(
+            Method::POST,
             &format!("{PROXY}/mpu/create/1/x"),
-            json!({"path": "f", "num_parts": 1}),
+            Some(json!({"path": "f", "num_parts": 1})),
         )
         .await;
     assert_eq!(status, 503);
 
     let (_, exp) = app
-        .post(
+        .request(
+            Method::POST,
             "/api/2.0/mlflow/experiments/create",
-            json!({"name": "direct"}),
+            Some(json!({"name": "direct"})),
         )
         .await;
     let exp_id = exp["experiment_id"].as_str().unwrap().to_string();
     let (_, got) = app
-        .get(&format!(
-            "/api/2.0/mlflow/experiments/get?experiment_id={exp_id}"
-        ))
+        .request(
+            Method::GET,
+            &format!("/api/2.0/mlflow/experiments/get?experiment_id={exp_id}"),
+            None,
+        )
         .await;
     assert_eq!(
         got["experiment"]["artifact_location"],
         format!("s3://{BUCKET}/mlruns/{exp_id}")
     );
     let (_, run) = app
-        .post(
+        .request(
+            Method::POST,
             "/api/2.0/mlflow/runs/create",
-            json!({"experiment_id": exp_id, "start_time": 1}),
+            Some(json!({"experiment_id": exp_id, "start_time": 1})),
         )
         .await;
     let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_string();
@@ -927,7 +935,11 @@ async fn no_serve_artifacts_with_an_s3_default_root() {
         .unwrap();
     // … and the server lists and serves what is there.
     let (status, listed) = app
-        .get(&format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}"))
+        .request(
+            Method::GET,
+            &format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}"),
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{listed}");
     assert_eq!(listed["root_uri"], artifact_uri.as_str());
@@ -939,13 +951,15 @@ async fn no_serve_artifacts_with_an_s3_default_root() {
         ])
     );
     let (_, listed) = app
-        .get(&format!(
-            "/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=model"
-        ))
+        .request(
+            Method::GET,
+            &format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=model"),
+            None,
+        )
         .await;
     assert_eq!(listed["files"][0]["path"], "model/MLmodel");
     let resp = app
-        .http
+        .client
         .get(app.url(&format!(
             "/get-artifact?run_uuid={run_id}&path=model/MLmodel"
         )))
@@ -1128,15 +1142,9 @@ async fn proxy_streams_1_gb_each_way_in_bounded_memory() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_destination_refuses_multipart() {
     let app = common::spawn_app(common::Backend::Sqlite).await;
-    let http = reqwest::Client::new();
-    let info: Value = http
-        .get(app.url("/api/3.0/mlflow/server-info"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, info) = app
+        .request(Method::GET, "/api/3.0/mlflow/server-info", None)
+        .await;
     assert_eq!(info["multipart_uploads_enabled"], false);
     assert_eq!(info["multipart_downloads_enabled"], false);
     for (route, message) in [
@@ -1153,32 +1161,30 @@ async fn local_destination_refuses_multipart() {
             "Multipart upload is not supported for the current artifact repository",
         ),
     ] {
-        let resp = http
-            .post(app.url(&format!("{PROXY}/{route}")))
-            .json(&json!({"path": "f.bin", "num_parts": 1, "upload_id": "u", "parts": [{"part_number": 1, "etag": "e"}]}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), 501, "{route}");
-        let body: Value = resp.json().await.unwrap();
+        let (status, body) = app
+            .request(
+                Method::POST,
+                &format!("{PROXY}/{route}"),
+                Some(json!({"path": "f.bin", "num_parts": 1, "upload_id": "u", "parts": [{"part_number": 1, "etag": "e"}]})),
+            )
+            .await;
+        assert_eq!(status, 501, "{route}");
         assert_eq!(body["error_code"], "NOT_IMPLEMENTED");
         assert_eq!(body["message"], message);
     }
     // Request checks come first.
-    let resp = http
-        .post(app.url(&format!("{PROXY}/mpu/create/1/x")))
-        .json(&json!({"num_parts": 1}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 400);
-    let resp = http
-        .get(app.url(&format!("{PROXY}/presigned/1/x/f.bin")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 501);
-    let body: Value = resp.json().await.unwrap();
+    let (status, _) = app
+        .request(
+            Method::POST,
+            &format!("{PROXY}/mpu/create/1/x"),
+            Some(json!({"num_parts": 1})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let (status, body) = app
+        .request(Method::GET, &format!("{PROXY}/presigned/1/x/f.bin"), None)
+        .await;
+    assert_eq!(status, 501);
     assert_eq!(
         body["message"],
         "Multipart download is not supported for the current artifact repository"

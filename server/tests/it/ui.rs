@@ -10,6 +10,7 @@ use reqwest::header::{
     ACCEPT_ENCODING, CACHE_CONTROL, CONTENT_ENCODING, CONTENT_TYPE, ETAG, IF_NONE_MATCH, LOCATION,
     RANGE,
 };
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::Path;
@@ -220,9 +221,8 @@ async fn nothing_outside_the_build_and_no_fallback_route() {
         "/index.html",
         "/favicon.ico",
     ] {
-        let resp = app.client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(resp.status(), 404, "{path}");
-        let body = resp.text().await.unwrap();
+        let (status, body) = app.request_raw(Method::GET, path, &[], None).await;
+        assert_eq!(status, 404, "{path}");
         assert!(!body.contains("do not serve"), "{path}: {body}");
         // The client may fold `%2e%2e` segments before sending, so a path
         // can land outside /static-files (ENDPOINT_NOT_FOUND): either way a
@@ -257,8 +257,8 @@ async fn static_prefix_moves_every_route() {
         "/mlflow/ajax-api/3.0/mlflow/server-info",
         "/mlflow/ajax-api/3.0/mlflow/ui-telemetry",
     ] {
-        let resp = app.client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(resp.status(), 200, "{path}");
+        let (status, _) = app.request(Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}");
     }
     for path in [
         "/",
@@ -267,8 +267,8 @@ async fn static_prefix_moves_every_route() {
         "/api/2.0/mlflow/experiments/get?experiment_id=0",
         "/mlflowx/health",
     ] {
-        let resp = app.client.get(app.url(path)).send().await.unwrap();
-        assert_eq!(resp.status(), 404, "{path}");
+        let (status, _) = app.request(Method::GET, path, None).await;
+        assert_eq!(status, 404, "{path}");
     }
     app.cleanup().await;
 }
@@ -475,30 +475,34 @@ on_both_backends!(search_datasets, datasets);
 async fn upload(app: &TestApp) {
     let exp = app.create_experiment("uploads").await;
     let run = app.create_run(&exp, "r").await;
-    let url = |query: &str| app.url(&format!("/ajax-api/2.0/mlflow/upload-artifact?{query}"));
-    let resp = app
-        .client
-        .post(url(&format!("run_uuid={run}&path=notes/from-ui.txt")))
-        .body("written by the UI")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let upload = |query: &str, body: Vec<u8>| {
+        let path = format!("/ajax-api/2.0/mlflow/upload-artifact?{query}");
+        async move {
+            app.request_raw(Method::POST, &path, &[], Some(body.into()))
+                .await
+        }
+    };
+    let (status, _) = upload(
+        &format!("run_uuid={run}&path=notes/from-ui.txt"),
+        b"written by the UI".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 200);
     let (status, body) = app
         .get(&format!("artifacts/list?run_id={run}&path=notes"))
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["files"][0]["path"], "notes/from-ui.txt", "{body}");
-    let resp = app
-        .client
-        .get(app.url(&format!(
-            "/get-artifact?run_uuid={run}&path=notes/from-ui.txt"
-        )))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.text().await.unwrap(), "written by the UI");
+    let (status, text) = app
+        .request_raw(
+            Method::GET,
+            &format!("/get-artifact?run_uuid={run}&path=notes/from-ui.txt"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(text, "written by the UI");
 
     let big = vec![b'x'; 10 * 1024 * 1024 + 1];
     for (query, body, status, message) in [
@@ -535,15 +539,8 @@ async fn upload(app: &TestApp) {
             "",
         ),
     ] {
-        let resp = app
-            .client
-            .post(url(&query))
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status().as_u16(), status, "{query}");
-        let text = resp.text().await.unwrap();
+        let (got, text) = upload(&query, body).await;
+        assert_eq!(got, status, "{query}");
         let json: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{query}: {text}"));
         assert!(
             json["message"].as_str().unwrap().contains(message),
@@ -562,7 +559,6 @@ async fn upload(app: &TestApp) {
 on_both_backends!(upload_artifact, upload);
 
 async fn genai_and_assistant_panels(app: &TestApp) {
-    use reqwest::Method;
     for (method, path, body, want) in [
         (
             Method::GET,

@@ -142,17 +142,45 @@ impl TestApp {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let resp = req.send().await.expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().await.expect("body");
+        let (status, text) = match body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(&body).expect("serialize body");
+                self.request_raw(
+                    method,
+                    path,
+                    &[("Content-Type", "application/json")],
+                    Some(bytes.into()),
+                )
+                .await
+            }
+            None => self.request_raw(method, path, &[], None).await,
+        };
         (
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// Sends `method` to `path` (from the root) with these headers and an
+    /// optional body as given (a file upload, a wrong content type); returns
+    /// the status and the body text exactly as the server wrote it.
+    pub async fn request_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<reqwest::Body>,
+    ) -> (u16, String) {
+        let mut req = self.client.request(method, self.url(path));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.text().await.expect("body"))
     }
 
     /// POSTs JSON to `/api/2.0/mlflow/<path>`; returns status and body.
