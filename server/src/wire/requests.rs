@@ -33,9 +33,11 @@ impl KeyValueIn {
         let value = match self.value {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s,
-            Some(other) => return Err(ApiError::invalid_parameter(format!(
+            Some(other) => {
+                return Err(ApiError::invalid_parameter(format!(
                 "Invalid value {other} for parameter '{field}' supplied: value must be a string."
-            ))),
+            )))
+            }
         };
         Ok(KeyValue {
             key: self.key.unwrap_or_default(),

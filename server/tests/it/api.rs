@@ -833,6 +833,11 @@ async fn non_string_tag_values(app: &TestApp) {
     assert_eq!(status, 404);
     let (_, got) = app.get(&format!("runs/get?run_id={run}")).await;
     assert!(got["run"]["data"].get("params").is_none(), "{got}");
-    assert!(got["run"].get("inputs").is_none_or(|i| i.get("dataset_inputs").is_none()), "{got}");
+    assert!(
+        got["run"]
+            .get("inputs")
+            .is_none_or(|i| i.get("dataset_inputs").is_none()),
+        "{got}"
+    );
 }
 on_both_backends!(tag_values, non_string_tag_values);
