@@ -1,8 +1,10 @@
-//! Reading MLflow requests. Every message declares its fields once ([`Field`]);
-//! the [`Msg`] extractor then reads a GET query string or a JSON body the way
-//! `mlflow server` does (content-type rules, empty body = `{}`, double-encoded
-//! bodies, repeated query parameters, required-field and type checks with
-//! MLflow's messages) before serde builds the typed message.
+//! Reading MLflow requests. Every message declares its fields once, in
+//! `message!` (see [`crate::wire`]), which gives both its [`Field`] schema
+//! and its serde struct; the [`Msg`] extractor then reads a GET query string
+//! or a JSON body the way `mlflow server` does (content-type rules, empty
+//! body = `{}`, double-encoded bodies, repeated query parameters,
+//! required-field and type checks with MLflow's messages) before serde
+//! builds the typed message.
 
 use crate::error::{ApiError, ApiResult};
 use actix_web::dev::Payload;

@@ -15,7 +15,7 @@ use crate::wire::requests::{
 use crate::wire::responses::{
     CreateExperimentResponse, ExperimentResponse, SearchExperimentsResponse,
 };
-use crate::wire::{KeyValue, ViewType};
+use crate::wire::ViewType;
 use actix_web::{web, HttpResponse};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -49,15 +49,10 @@ async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateExperiment>) -> 
     }
     let mut tags = Vec::with_capacity(req.tags.len());
     for tag in req.tags {
-        let key = tag.key.unwrap_or_default();
-        validation::validate_tag_name(&key)?;
-        let value = match tag.value {
-            Some(serde_json::Value::String(s)) => s,
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(other) => other.to_string(),
-        };
-        validation::validate_experiment_tag_value(&key, &value)?;
-        tags.push(KeyValue { key, value });
+        validation::validate_tag_name(tag.key())?;
+        let tag = tag.into_key_value("value")?;
+        validation::validate_experiment_tag_value(&tag.key, &tag.value)?;
+        tags.push(tag);
     }
     let id = state
         .store

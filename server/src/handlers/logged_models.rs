@@ -60,26 +60,10 @@ fn empty() -> HttpResponse {
     super::empty()
 }
 
-/// `{key, value}` of a logged model's param or tag: the value must be a
-/// string when present (absent = `""`), as protobuf parses it.
-fn key_value(item: KeyValueIn, field: &str) -> ApiResult<KeyValue> {
-    let value = match item.value {
-        None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => s,
-        Some(other) => {
-            return Err(ApiError::invalid_parameter(format!(
-                "Invalid value {other} for parameter '{field}' supplied: value must be a string."
-            )))
-        }
-    };
-    Ok(KeyValue {
-        key: item.key.unwrap_or_default(),
-        value,
-    })
-}
-
+/// A logged model's params or tags; an error names the list (`params`,
+/// `tags`).
 fn key_values(items: Vec<KeyValueIn>, field: &str) -> ApiResult<Vec<KeyValue>> {
-    items.into_iter().map(|i| key_value(i, field)).collect()
+    items.into_iter().map(|i| i.into_key_value(field)).collect()
 }
 
 async fn create(state: web::Data<AppState>, Msg(req): Msg<CreateLoggedModel>) -> Resp {

@@ -36,7 +36,6 @@ use crate::wire::registry::{
 use crate::wire::requests::KeyValueIn;
 use crate::wire::KeyValue;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::Value;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -141,17 +140,6 @@ fn max_results_over_limit(n: i64) -> ApiError {
     ))
 }
 
-/// A tag value from JSON: a string, or absent (`""`, proto's default).
-fn tag_value(value: Option<Value>) -> ApiResult<String> {
-    match value {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(ApiError::invalid_parameter(format!(
-            "Invalid value {other} for parameter 'value' supplied: value must be a string."
-        ))),
-    }
-}
-
 fn tags(
     items: Vec<KeyValueIn>,
     check: fn(&str, &str) -> ApiResult<()>,
@@ -159,10 +147,9 @@ fn tags(
     items
         .into_iter()
         .map(|t| {
-            let key = t.key.unwrap_or_default();
-            let value = tag_value(t.value)?;
-            check(&key, &value)?;
-            Ok(KeyValue { key, value })
+            let tag = t.into_key_value("value")?;
+            check(&tag.key, &tag.value)?;
+            Ok(tag)
         })
         .collect()
 }

@@ -47,32 +47,19 @@ fn now_millis() -> i64 {
         .unwrap_or(0)
 }
 
-/// A tag or param value from JSON: strings only (MLflow rejects numbers).
-fn string_value(field: &str, value: Option<Value>) -> ApiResult<String> {
-    match value {
-        None | Some(Value::Null) => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s),
-        Some(other) => Err(ApiError::invalid_parameter(format!(
-            "Invalid value {other} for parameter '{field}' supplied: value must be a string."
-        ))),
-    }
-}
-
 /// A run tag; `path` names the element in a batch (`tags[0]`), `""` alone;
 /// `truncate` is `MLFLOW_TRUNCATE_LONG_VALUES`.
 fn run_tag(tag: KeyValueIn, path: &str, truncate: bool) -> ApiResult<KeyValue> {
-    let key = tag.key.unwrap_or_default();
-    validation::validate_tag_name_at(&key, path)?;
-    let value = string_value("value", tag.value)?;
+    validation::validate_tag_name_at(tag.key(), path)?;
+    let KeyValue { key, value } = tag.into_key_value("value")?;
     let value = validation::validate_tag_value_at(&key, value, path, truncate)?;
     Ok(KeyValue { key, value })
 }
 
 /// A param; `path` as for [`run_tag`].
 fn run_param(param: KeyValueIn, path: &str, truncate: bool) -> ApiResult<KeyValue> {
-    let key = param.key.unwrap_or_default();
-    validation::validate_param_name_at(&key, path)?;
-    let value = string_value("value", param.value)?;
+    validation::validate_param_name_at(param.key(), path)?;
+    let KeyValue { key, value } = param.into_key_value("value")?;
     let value = validation::validate_param_value(&key, value, truncate)?;
     Ok(KeyValue { key, value })
 }
@@ -301,10 +288,9 @@ async fn log_inputs(state: web::Data<AppState>, Msg(req): Msg<LogInputs>) -> Res
         validation::validate_dataset(&dataset)?;
         let mut tags = Vec::with_capacity(input.tags.len());
         for tag in input.tags {
-            let key = tag.key.unwrap_or_default();
-            let value = string_value("value", tag.value)?;
-            validation::validate_input_tag(&key, &value)?;
-            tags.push(KeyValue { key, value });
+            let tag = tag.into_key_value("value")?;
+            validation::validate_input_tag(&tag.key, &tag.value)?;
+            tags.push(tag);
         }
         datasets.push(DatasetInput { tags, dataset });
     }

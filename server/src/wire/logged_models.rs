@@ -2,10 +2,9 @@
 //! status enum, the request messages of the `logged-models` endpoints and of
 //! the 2.x `runs/log-model` call, and the response messages.
 
-use super::de::{opt_i64, opt_string};
+use super::de::opt_string;
 use super::requests::KeyValueIn;
 use super::{FileInfo, KeyValue, MetricValue};
-use crate::request::{Field, Kind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -117,49 +116,39 @@ pub struct LoggedModel {
 // requests
 // ---------------------------------------------------------------------------
 
-message!(CreateLoggedModel [
-    Field::req("experiment_id", Kind::Str), Field::opt("name", Kind::Str), Field::opt("model_type", Kind::Str),
-    Field::opt("source_run_id", Kind::Str), Field::opt("params", Kind::List), Field::opt("tags", Kind::List)
-] {
-    pub experiment_id: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub model_type: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub source_run_id: Option<String>,
-    #[serde(default)]
-    pub params: Vec<KeyValueIn>,
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
+message!(CreateLoggedModel {
+    req experiment_id: String as Str,
+    opt name: Option<String> as Str,
+    opt model_type: Option<String> as Str,
+    opt source_run_id: Option<String> as Str,
+    opt params: Vec<KeyValueIn> as List,
+    opt tags: Vec<KeyValueIn> as List,
 });
 
 message!(
     /// `GET logged-models/{id}`: only `allow_deleted` (`"true"` in any case
     /// means true, anything else false).
-    GetLoggedModel [Field::opt("allow_deleted", Kind::Str)] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub allow_deleted: Option<String>,
-});
+    GetLoggedModel {
+        opt allow_deleted: Option<String> as Str,
+    }
+);
 
 message!(
     /// `PATCH logged-models/{id}`: MLflow requires `model_id` in the body and
     /// finalizes the model it names.
-    FinalizeLoggedModel [Field::req("model_id", Kind::Str), Field::req("status", Kind::Enum)] {
-    pub model_id: String,
-    #[serde(default)]
-    pub status: Option<Value>,
+    FinalizeLoggedModel {
+        req model_id: String as Str,
+        req status: Option<Value> as Enum,
+    }
+);
+
+message!(LogLoggedModelParams {
+    req model_id: String as Str,
+    opt params: Vec<KeyValueIn> as List,
 });
 
-message!(LogLoggedModelParams [Field::req("model_id", Kind::Str), Field::opt("params", Kind::List)] {
-    pub model_id: String,
-    #[serde(default)]
-    pub params: Vec<KeyValueIn>,
-});
-
-message!(SetLoggedModelTags [Field::opt("tags", Kind::List)] {
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
+message!(SetLoggedModelTags {
+    opt tags: Vec<KeyValueIn> as List,
 });
 
 /// `SearchLoggedModels.Dataset`.
@@ -184,44 +173,31 @@ pub struct OrderByIn {
     pub dataset_digest: Option<String>,
 }
 
-message!(SearchLoggedModels [
-    Field::req("experiment_ids", Kind::StrList), Field::opt("filter", Kind::Str), Field::opt("datasets", Kind::List),
-    Field::opt("max_results", Kind::Int), Field::opt("order_by", Kind::List), Field::opt("page_token", Kind::Str)
-] {
-    #[serde(default)]
-    pub experiment_ids: Vec<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub filter: Option<String>,
-    #[serde(default)]
-    pub datasets: Vec<DatasetFilterIn>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub max_results: Option<i64>,
-    #[serde(default)]
-    pub order_by: Vec<OrderByIn>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
+message!(SearchLoggedModels {
+    req experiment_ids: Vec<String> as StrList,
+    opt filter: Option<String> as Str,
+    opt datasets: Vec<DatasetFilterIn> as List,
+    opt max_results: Option<i64> as Int,
+    opt order_by: Vec<OrderByIn> as List,
+    opt page_token: Option<String> as Str,
 });
 
-message!(ListLoggedModelArtifacts [
-    Field::opt("artifact_directory_path", Kind::Str), Field::opt("page_token", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub artifact_directory_path: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
+message!(ListLoggedModelArtifacts {
+    opt artifact_directory_path: Option<String> as Str,
+    opt page_token: Option<String> as Str,
 });
 
-message!(GetLoggedModelArtifact [Field::opt("artifact_file_path", Kind::Str)] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub artifact_file_path: Option<String>,
+message!(GetLoggedModelArtifact {
+    opt artifact_file_path: Option<String> as Str,
 });
 
 message!(
     /// 2.x `runs/log-model`.
-    LogModel [Field::req("run_id", Kind::Str), Field::req("model_json", Kind::Str)] {
-    pub run_id: String,
-    pub model_json: String,
-});
+    LogModel {
+        req run_id: String as Str,
+        req model_json: String as Str,
+    }
+);
 
 // ---------------------------------------------------------------------------
 // responses

@@ -8,10 +8,8 @@
 //! `"run_link": ""`); empty lists are omitted. Registered models omit an
 //! empty description and a zero `last_updated_timestamp`.
 
-use super::de::{opt_i64, opt_string};
 use super::requests::KeyValueIn;
 use super::KeyValue;
-use crate::request::{Field, Kind};
 use serde::Serialize;
 
 fn none_or_empty(s: &Option<String>) -> bool {
@@ -78,150 +76,108 @@ pub struct RegisteredModel {
 // requests
 // ---------------------------------------------------------------------------
 
-message!(CreateRegisteredModel [
-    Field::req("name", Kind::Str), Field::opt("tags", Kind::List), Field::opt("description", Kind::Str)
-] {
-    pub name: String,
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub description: Option<String>,
+message!(CreateRegisteredModel {
+    req name: String as Str,
+    opt tags: Vec<KeyValueIn> as List,
+    opt description: Option<String> as Str,
 });
 
-message!(RegisteredModelRef [Field::req("name", Kind::Str)] {
-    pub name: String,
+message!(RegisteredModelRef {
+    req name: String as Str,
 });
 
-message!(RenameRegisteredModel [Field::req("name", Kind::Str), Field::req("new_name", Kind::Str)] {
-    pub name: String,
-    pub new_name: String,
+message!(RenameRegisteredModel {
+    req name: String as Str,
+    req new_name: String as Str,
 });
 
-message!(UpdateRegisteredModel [Field::req("name", Kind::Str), Field::opt("description", Kind::Str)] {
-    pub name: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub description: Option<String>,
+message!(UpdateRegisteredModel {
+    req name: String as Str,
+    opt description: Option<String> as Str,
 });
 
-message!(SearchRegistry [
-    Field::opt("filter", Kind::Str), Field::opt("max_results", Kind::Int),
-    Field::opt("order_by", Kind::StrList), Field::opt("page_token", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub filter: Option<String>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub max_results: Option<i64>,
-    #[serde(default)]
-    pub order_by: Vec<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
+message!(SearchRegistry {
+    opt filter: Option<String> as Str,
+    opt max_results: Option<i64> as Int,
+    opt order_by: Vec<String> as StrList,
+    opt page_token: Option<String> as Str,
 });
 
-message!(GetLatestVersions [Field::req("name", Kind::Str), Field::opt("stages", Kind::StrList)] {
-    pub name: String,
-    #[serde(default)]
-    pub stages: Vec<String>,
+message!(GetLatestVersions {
+    req name: String as Str,
+    opt stages: Vec<String> as StrList,
 });
 
-message!(SetRegisteredModelTag [
-    Field::req("name", Kind::Str), Field::req("key", Kind::Str), Field::opt("value", Kind::Str)
-] {
-    pub name: String,
-    pub key: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub value: Option<String>,
+message!(SetRegisteredModelTag {
+    req name: String as Str,
+    req key: String as Str,
+    opt value: Option<String> as Str,
 });
 
-message!(DeleteRegisteredModelTag [Field::req("name", Kind::Str), Field::req("key", Kind::Str)] {
-    pub name: String,
-    pub key: String,
+message!(DeleteRegisteredModelTag {
+    req name: String as Str,
+    req key: String as Str,
 });
 
-message!(SetRegisteredModelAlias [
-    Field::req("name", Kind::Str), Field::req("alias", Kind::Str), Field::req("version", Kind::Str)
-] {
-    pub name: String,
-    pub alias: String,
-    pub version: String,
+message!(SetRegisteredModelAlias {
+    req name: String as Str,
+    req alias: String as Str,
+    req version: String as Str,
 });
 
-message!(RegisteredModelAliasRef [Field::req("name", Kind::Str), Field::req("alias", Kind::Str)] {
-    pub name: String,
-    pub alias: String,
+message!(RegisteredModelAliasRef {
+    req name: String as Str,
+    req alias: String as Str,
 });
 
-message!(CreateModelVersion [
-    Field::req("name", Kind::Str), Field::req("source", Kind::Str), Field::opt("run_id", Kind::Str),
-    Field::opt("tags", Kind::List), Field::opt("run_link", Kind::Str), Field::opt("description", Kind::Str),
-    Field::opt("model_id", Kind::Str)
-] {
-    pub name: String,
-    pub source: String,
+message!(CreateModelVersion {
+    req name: String as Str,
+    req source: String as Str,
     /// `Some("")` when sent empty: MLflow's `HasField` is then true.
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_link: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub description: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub model_id: Option<String>,
+    opt run_id: Option<String> as Str,
+    opt tags: Vec<KeyValueIn> as List,
+    opt run_link: Option<String> as Str,
+    opt description: Option<String> as Str,
+    opt model_id: Option<String> as Str,
 });
 
-message!(ModelVersionRef [Field::req("name", Kind::Str), Field::req("version", Kind::Str)] {
-    pub name: String,
-    pub version: String,
+message!(ModelVersionRef {
+    req name: String as Str,
+    req version: String as Str,
 });
 
 // `get-download-uri` has no handler schema in MLflow: missing fields fail
 // in the store's own checks.
-message!(GetModelVersionDownloadUri [Field::opt("name", Kind::Str), Field::opt("version", Kind::Str)] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub version: Option<String>,
+message!(GetModelVersionDownloadUri {
+    opt name: Option<String> as Str,
+    opt version: Option<String> as Str,
 });
 
-message!(UpdateModelVersion [
-    Field::req("name", Kind::Str), Field::req("version", Kind::Str), Field::opt("description", Kind::Str)
-] {
-    pub name: String,
-    pub version: String,
+message!(UpdateModelVersion {
+    req name: String as Str,
+    req version: String as Str,
     /// Absent → the description is cleared (MLflow's `HasField`).
-    #[serde(default, deserialize_with = "opt_string")]
-    pub description: Option<String>,
+    opt description: Option<String> as Str,
 });
 
-message!(TransitionModelVersionStage [
-    Field::req("name", Kind::Str), Field::req("version", Kind::Str), Field::req("stage", Kind::Str),
-    Field::opt("archive_existing_versions", Kind::Bool)
-] {
-    pub name: String,
-    pub version: String,
-    pub stage: String,
-    #[serde(default)]
-    pub archive_existing_versions: Option<bool>,
+message!(TransitionModelVersionStage {
+    req name: String as Str,
+    req version: String as Str,
+    req stage: String as Str,
+    opt archive_existing_versions: Option<bool> as Bool,
 });
 
-message!(SetModelVersionTag [
-    Field::req("name", Kind::Str), Field::req("version", Kind::Str), Field::req("key", Kind::Str),
-    Field::opt("value", Kind::Str)
-] {
-    pub name: String,
-    pub version: String,
-    pub key: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub value: Option<String>,
+message!(SetModelVersionTag {
+    req name: String as Str,
+    req version: String as Str,
+    req key: String as Str,
+    opt value: Option<String> as Str,
 });
 
-message!(DeleteModelVersionTag [
-    Field::req("name", Kind::Str), Field::req("version", Kind::Str), Field::req("key", Kind::Str)
-] {
-    pub name: String,
-    pub version: String,
-    pub key: String,
+message!(DeleteModelVersionTag {
+    req name: String as Str,
+    req version: String as Str,
+    req key: String as Str,
 });
 
 // ---------------------------------------------------------------------------

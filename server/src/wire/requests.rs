@@ -1,11 +1,11 @@
 //! Request messages of the tracking API, each with the field schema MLflow's
 //! handler checks (see [`crate::request`]).
 
-use super::de::{lenient_enum, opt_f64, opt_i64, opt_string};
-use super::{RunStatus, ViewType};
+use super::de::{opt_i64, opt_string};
+use super::{KeyValue, RunStatus, ViewType};
 use crate::error::{ApiError, ApiResult};
-use crate::request::{Field, Kind};
 use serde::Deserialize;
+use serde_json::Value;
 
 /// `{key, value}` pairs in requests (tags, params). The value may be absent.
 #[derive(Debug, Clone, Deserialize)]
@@ -13,7 +13,37 @@ pub struct KeyValueIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub key: Option<String>,
     #[serde(default)]
-    pub value: Option<serde_json::Value>,
+    pub value: Option<Value>,
+}
+
+impl KeyValueIn {
+    /// The key as sent; absent reads as `""`, as protobuf's unset string.
+    pub fn key(&self) -> &str {
+        self.key.as_deref().unwrap_or_default()
+    }
+
+    /// The pair as stored: the one conversion of a request's tag or param
+    /// value (runs, experiments, dataset inputs, the registry, logged
+    /// models). A JSON string is kept as sent and an absent or null value is
+    /// `""`, as protobuf reads a string field; any other JSON type is refused
+    /// with INVALID_PARAMETER_VALUE naming `field` (MLflow's `ParseDict`
+    /// fails on it too, though its handlers then go on with the partly
+    /// parsed message).
+    pub fn into_key_value(self, field: &str) -> ApiResult<KeyValue> {
+        let value = match self.value {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s,
+            Some(other) => {
+                return Err(ApiError::invalid_parameter(format!(
+                "Invalid value {other} for parameter '{field}' supplied: value must be a string."
+            )))
+            }
+        };
+        Ok(KeyValue {
+            key: self.key.unwrap_or_default(),
+            value,
+        })
+    }
 }
 
 /// A metric inside `log-batch`.
@@ -22,11 +52,11 @@ pub struct MetricIn {
     #[serde(default, deserialize_with = "opt_string")]
     pub key: Option<String>,
     #[serde(default)]
-    pub value: Option<serde_json::Value>,
+    pub value: Option<Value>,
     #[serde(default)]
-    pub timestamp: Option<serde_json::Value>,
+    pub timestamp: Option<Value>,
     #[serde(default)]
-    pub step: Option<serde_json::Value>,
+    pub step: Option<Value>,
     #[serde(default, deserialize_with = "opt_string")]
     pub model_id: Option<String>,
     #[serde(default, deserialize_with = "opt_string")]
@@ -46,83 +76,57 @@ fn pick_run_id(run_id: &Option<String>, run_uuid: &Option<String>) -> ApiResult<
 
 // ---- experiments ----
 
-message!(CreateExperiment [
-    Field::req("name", Kind::Str), Field::opt("artifact_location", Kind::Str), Field::opt("tags", Kind::List)
-] {
-    pub name: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub artifact_location: Option<String>,
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
+message!(CreateExperiment {
+    req name: String as Str,
+    opt artifact_location: Option<String> as Str,
+    opt tags: Vec<KeyValueIn> as List,
 });
 
-message!(ExperimentRef [Field::req("experiment_id", Kind::Str)] {
-    pub experiment_id: String,
+message!(ExperimentRef {
+    req experiment_id: String as Str,
 });
 
-message!(GetExperimentByName [Field::req("experiment_name", Kind::Str)] {
-    pub experiment_name: String,
+message!(GetExperimentByName {
+    req experiment_name: String as Str,
 });
 
-message!(SearchExperiments [
-    Field::opt("max_results", Kind::Int), Field::opt("page_token", Kind::Str), Field::opt("filter", Kind::Str),
-    Field::opt("order_by", Kind::StrList), Field::opt("view_type", Kind::Enum)
-] {
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub max_results: Option<i64>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub filter: Option<String>,
-    #[serde(default)]
-    pub order_by: Vec<String>,
-    #[serde(default, deserialize_with = "lenient_enum")]
-    pub view_type: Option<ViewType>,
+message!(SearchExperiments {
+    opt max_results: Option<i64> as Int,
+    opt page_token: Option<String> as Str,
+    opt filter: Option<String> as Str,
+    opt order_by: Vec<String> as StrList,
+    opt view_type: Option<ViewType> as Enum,
 });
 
-message!(UpdateExperiment [Field::req("experiment_id", Kind::Str), Field::opt("new_name", Kind::Str)] {
-    pub experiment_id: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub new_name: Option<String>,
+message!(UpdateExperiment {
+    req experiment_id: String as Str,
+    opt new_name: Option<String> as Str,
 });
 
-message!(SetExperimentTag [
-    Field::req("experiment_id", Kind::Str), Field::req("key", Kind::Str), Field::opt("value", Kind::Str)
-] {
-    pub experiment_id: String,
-    pub key: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub value: Option<String>,
+message!(SetExperimentTag {
+    req experiment_id: String as Str,
+    req key: String as Str,
+    opt value: Option<String> as Str,
 });
 
-message!(DeleteExperimentTag [Field::req("experiment_id", Kind::Str), Field::req("key", Kind::Str)] {
-    pub experiment_id: String,
-    pub key: String,
+message!(DeleteExperimentTag {
+    req experiment_id: String as Str,
+    req key: String as Str,
 });
 
 // ---- runs ----
 
-message!(CreateRun [
-    Field::opt("experiment_id", Kind::Str), Field::opt("user_id", Kind::Str), Field::opt("run_name", Kind::Str),
-    Field::opt("start_time", Kind::Int), Field::opt("tags", Kind::List)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub experiment_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub user_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_name: Option<String>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub start_time: Option<i64>,
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
+message!(CreateRun {
+    opt experiment_id: Option<String> as Str,
+    opt user_id: Option<String> as Str,
+    opt run_name: Option<String> as Str,
+    opt start_time: Option<i64> as Int,
+    opt tags: Vec<KeyValueIn> as List,
 });
 
-message!(RunRef [Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str)] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
+message!(RunRef {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
 });
 
 impl RunRef {
@@ -131,20 +135,12 @@ impl RunRef {
     }
 }
 
-message!(UpdateRun [
-    Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str), Field::opt("status", Kind::Enum),
-    Field::opt("end_time", Kind::Int), Field::opt("run_name", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
-    #[serde(default, deserialize_with = "lenient_enum")]
-    pub status: Option<RunStatus>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub end_time: Option<i64>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_name: Option<String>,
+message!(UpdateRun {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
+    opt status: Option<RunStatus> as Enum,
+    opt end_time: Option<i64> as Int,
+    opt run_name: Option<String> as Str,
 });
 
 impl UpdateRun {
@@ -153,28 +149,16 @@ impl UpdateRun {
     }
 }
 
-message!(LogMetric [
-    Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str), Field::req("key", Kind::Str),
-    Field::req("value", Kind::Float), Field::req("timestamp", Kind::Int), Field::opt("step", Kind::Int),
-    Field::opt("model_id", Kind::Str), Field::opt("dataset_name", Kind::Str), Field::opt("dataset_digest", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
-    pub key: String,
-    #[serde(default, deserialize_with = "opt_f64")]
-    pub value: Option<f64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub timestamp: Option<i64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub step: Option<i64>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub model_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub dataset_name: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub dataset_digest: Option<String>,
+message!(LogMetric {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
+    req key: String as Str,
+    req value: Option<f64> as Float,
+    req timestamp: Option<i64> as Int,
+    opt step: Option<i64> as Int,
+    opt model_id: Option<String> as Str,
+    opt dataset_name: Option<String> as Str,
+    opt dataset_digest: Option<String> as Str,
 });
 
 impl LogMetric {
@@ -183,17 +167,11 @@ impl LogMetric {
     }
 }
 
-message!(LogParam [
-    Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str), Field::req("key", Kind::Str),
-    Field::opt("value", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
-    pub key: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub value: Option<String>,
+message!(LogParam {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
+    req key: String as Str,
+    opt value: Option<String> as Str,
 });
 
 impl LogParam {
@@ -202,17 +180,11 @@ impl LogParam {
     }
 }
 
-message!(SetTag [
-    Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str), Field::req("key", Kind::Str),
-    Field::opt("value", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
-    pub key: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub value: Option<String>,
+message!(SetTag {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
+    req key: String as Str,
+    opt value: Option<String> as Str,
 });
 
 impl SetTag {
@@ -221,22 +193,16 @@ impl SetTag {
     }
 }
 
-message!(DeleteTag [Field::req("run_id", Kind::Str), Field::req("key", Kind::Str)] {
-    pub run_id: String,
-    pub key: String,
+message!(DeleteTag {
+    req run_id: String as Str,
+    req key: String as Str,
 });
 
-message!(LogBatch [
-    Field::req("run_id", Kind::Str), Field::opt("metrics", Kind::List), Field::opt("params", Kind::List),
-    Field::opt("tags", Kind::List)
-] {
-    pub run_id: String,
-    #[serde(default)]
-    pub metrics: Vec<MetricIn>,
-    #[serde(default)]
-    pub params: Vec<KeyValueIn>,
-    #[serde(default)]
-    pub tags: Vec<KeyValueIn>,
+message!(LogBatch {
+    req run_id: String as Str,
+    opt metrics: Vec<MetricIn> as List,
+    opt params: Vec<KeyValueIn> as List,
+    opt tags: Vec<KeyValueIn> as List,
 });
 
 #[derive(Debug, Clone, Deserialize)]
@@ -270,53 +236,32 @@ pub struct ModelIoIn {
     pub step: Option<i64>,
 }
 
-message!(LogInputs [
-    Field::req("run_id", Kind::Str), Field::opt("datasets", Kind::List), Field::opt("models", Kind::List)
-] {
-    pub run_id: String,
-    #[serde(default)]
-    pub datasets: Vec<DatasetInputIn>,
-    #[serde(default)]
-    pub models: Vec<ModelIoIn>,
+message!(LogInputs {
+    req run_id: String as Str,
+    opt datasets: Vec<DatasetInputIn> as List,
+    opt models: Vec<ModelIoIn> as List,
 });
 
-message!(LogOutputs [Field::req("run_id", Kind::Str), Field::opt("models", Kind::List)] {
-    pub run_id: String,
-    #[serde(default)]
-    pub models: Vec<ModelIoIn>,
+message!(LogOutputs {
+    req run_id: String as Str,
+    opt models: Vec<ModelIoIn> as List,
 });
 
-message!(SearchRuns [
-    Field::opt("experiment_ids", Kind::StrList), Field::opt("filter", Kind::Str), Field::opt("run_view_type", Kind::Enum),
-    Field::opt("max_results", Kind::Int), Field::opt("order_by", Kind::StrList), Field::opt("page_token", Kind::Str)
-] {
-    #[serde(default)]
-    pub experiment_ids: Vec<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub filter: Option<String>,
-    #[serde(default, deserialize_with = "lenient_enum")]
-    pub run_view_type: Option<ViewType>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub max_results: Option<i64>,
-    #[serde(default)]
-    pub order_by: Vec<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
+message!(SearchRuns {
+    opt experiment_ids: Vec<String> as StrList,
+    opt filter: Option<String> as Str,
+    opt run_view_type: Option<ViewType> as Enum,
+    opt max_results: Option<i64> as Int,
+    opt order_by: Vec<String> as StrList,
+    opt page_token: Option<String> as Str,
 });
 
-message!(GetMetricHistory [
-    Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str), Field::req("metric_key", Kind::Str),
-    Field::opt("page_token", Kind::Str), Field::opt("max_results", Kind::Int)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
-    pub metric_key: String,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub max_results: Option<i64>,
+message!(GetMetricHistory {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
+    req metric_key: String as Str,
+    opt page_token: Option<String> as Str,
+    opt max_results: Option<i64> as Int,
 });
 
 impl GetMetricHistory {
@@ -325,33 +270,19 @@ impl GetMetricHistory {
     }
 }
 
-message!(GetMetricHistoryBulkInterval [
-    Field::opt("run_ids", Kind::StrList), Field::req("metric_key", Kind::Str), Field::opt("start_step", Kind::Int),
-    Field::opt("end_step", Kind::Int), Field::opt("max_results", Kind::Int)
-] {
-    #[serde(default)]
-    pub run_ids: Vec<String>,
-    pub metric_key: String,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub start_step: Option<i64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub end_step: Option<i64>,
-    #[serde(default, deserialize_with = "opt_i64")]
-    pub max_results: Option<i64>,
+message!(GetMetricHistoryBulkInterval {
+    opt run_ids: Vec<String> as StrList,
+    req metric_key: String as Str,
+    opt start_step: Option<i64> as Int,
+    opt end_step: Option<i64> as Int,
+    opt max_results: Option<i64> as Int,
 });
 
-message!(ListArtifacts [
-    Field::opt("run_id", Kind::Str), Field::opt("run_uuid", Kind::Str), Field::opt("path", Kind::Str),
-    Field::opt("page_token", Kind::Str)
-] {
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_id: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub run_uuid: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub path: Option<String>,
-    #[serde(default, deserialize_with = "opt_string")]
-    pub page_token: Option<String>,
+message!(ListArtifacts {
+    opt run_id: Option<String> as Str,
+    opt run_uuid: Option<String> as Str,
+    opt path: Option<String> as Str,
+    opt page_token: Option<String> as Str,
 });
 
 impl ListArtifacts {
@@ -362,7 +293,57 @@ impl ListArtifacts {
 
 // ---- UI-only routes ----
 
-message!(SearchDatasets [Field::opt("experiment_ids", Kind::StrList)] {
-    #[serde(default)]
-    pub experiment_ids: Vec<String>,
+message!(SearchDatasets {
+    opt experiment_ids: Vec<String> as StrList,
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key_value_in(item: Value) -> KeyValueIn {
+        serde_json::from_value(item).unwrap()
+    }
+
+    #[test]
+    fn tag_values_are_strings_or_absent() {
+        let tag = key_value_in(json!({"key": "k", "value": "v"}));
+        assert_eq!(tag.key(), "k");
+        assert_eq!(
+            tag.into_key_value("value").unwrap(),
+            KeyValue {
+                key: "k".into(),
+                value: "v".into()
+            }
+        );
+        for absent in [json!({"key": "k"}), json!({"key": "k", "value": null})] {
+            let tag = key_value_in(absent).into_key_value("value").unwrap();
+            assert_eq!(tag.value, "");
+        }
+        let unnamed = key_value_in(json!({"value": "v"}));
+        assert_eq!(unnamed.key(), "");
+        assert_eq!(unnamed.into_key_value("value").unwrap().key, "");
+    }
+
+    #[test]
+    fn non_string_tag_values_are_refused() {
+        for (value, shown) in [
+            (json!(1), "1"),
+            (json!(1.5), "1.5"),
+            (json!(true), "true"),
+            (json!(["a"]), r#"["a"]"#),
+        ] {
+            let err = key_value_in(json!({"key": "k", "value": value}))
+                .into_key_value("tags")
+                .unwrap_err();
+            assert_eq!(err.code, crate::error::ErrorCode::InvalidParameterValue);
+            assert_eq!(
+                err.message,
+                format!(
+                    "Invalid value {shown} for parameter 'tags' supplied: value must be a string."
+                )
+            );
+        }
+    }
+}

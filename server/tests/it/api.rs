@@ -785,3 +785,59 @@ async fn large_log_batch(app: &TestApp) {
         .all(|t| t["key"] != "t")));
 }
 on_both_backends!(log_batch_size, large_log_batch);
+
+/// Tag and param values are JSON strings (or absent): every endpoint that
+/// takes a list of them refuses a number with the same error, and stores
+/// nothing.
+async fn non_string_tag_values(app: &TestApp) {
+    let exp = app.create_experiment("tag-values").await;
+    let run = app.create_run(&exp, "r").await;
+    let refused = [
+        (
+            "experiments/create",
+            json!({"name": "numeric-tag", "tags": [{"key": "k", "value": 1}]}),
+        ),
+        (
+            "runs/create",
+            json!({"experiment_id": exp, "tags": [{"key": "k", "value": 1}]}),
+        ),
+        (
+            "runs/log-batch",
+            json!({"run_id": run, "params": [{"key": "p", "value": 1}]}),
+        ),
+        (
+            "runs/log-batch",
+            json!({"run_id": run, "tags": [{"key": "t", "value": 1}]}),
+        ),
+        (
+            "runs/log-inputs",
+            json!({"run_id": run, "datasets": [{
+                "tags": [{"key": "mlflow.data.context", "value": 1}],
+                "dataset": {"name": "d", "digest": "x", "source_type": "local", "source": "{}"}
+            }]}),
+        ),
+    ];
+    for (endpoint, request) in refused {
+        let (status, body) = app.post(endpoint, request).await;
+        assert_eq!(status, 400, "{endpoint}: {body}");
+        assert_eq!(body["error_code"], "INVALID_PARAMETER_VALUE", "{endpoint}");
+        assert_eq!(
+            body["message"],
+            "Invalid value 1 for parameter 'value' supplied: value must be a string.",
+            "{endpoint}"
+        );
+    }
+    let (status, _) = app
+        .get("experiments/get-by-name?experiment_name=numeric-tag")
+        .await;
+    assert_eq!(status, 404);
+    let (_, got) = app.get(&format!("runs/get?run_id={run}")).await;
+    assert!(got["run"]["data"].get("params").is_none(), "{got}");
+    assert!(
+        got["run"]
+            .get("inputs")
+            .is_none_or(|i| i.get("dataset_inputs").is_none()),
+        "{got}"
+    );
+}
+on_both_backends!(tag_values, non_string_tag_values);
