@@ -1,11 +1,23 @@
 //! MLflow's search grammar: filter strings (`metrics.acc > 0.9 AND
 //! tags.`mlflow.runName` LIKE 'x%'`), `order_by` clauses and page tokens.
-//! Pure parsing: the SQL is built from these types by the store.
+//! Pure parsing: the SQL is built from these types by the store. Errors
+//! are [`SearchError`]s, which become `INVALID_PARAMETER_VALUE` answers.
+//!
+//! * `filter/`: the filter grammar (documented there), the four endpoints
+//!   that share it (`specs.rs`), the logged-model filter
+//!   (`logged_models.rs`) and the literals (`literals.rs`);
+//! * `lexer.rs`: sqlparse's tokens, as far as search strings need them;
+//! * `order_by.rs`, `page_token.rs`.
 
+mod error;
 mod filter;
+#[cfg(test)]
+mod fuzz;
 mod lexer;
 mod order_by;
 mod page_token;
+
+pub use error::{SearchError, SearchResult};
 
 pub use filter::{
     parse_experiment_filter, parse_logged_model_filter, parse_model_version_filter,

@@ -10,12 +10,11 @@
 
 use super::filter::{resolve_identifier, Spec, EXPERIMENTS, RUNS};
 use super::lexer::{self, Kind, Token};
-use super::{EntityKind, OrderBy};
-use crate::error::{ApiError, ApiResult};
+use super::{EntityKind, OrderBy, SearchError, SearchResult};
 use crate::pycompat as py;
 
-fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::invalid_parameter(message)
+fn invalid(message: impl Into<String>) -> SearchError {
+    SearchError::invalid(message)
 }
 
 /// Attributes `runs/search` orders by (`RunInfo.get_orderable_attributes()`
@@ -61,7 +60,7 @@ const REGISTERED_MODEL_ORDER_KEYS: &[(&str, &str)] = &[
 /// `tags.*` and the attributes `run_id run_name status user_id artifact_uri
 /// start_time end_time` (`created`/`Created` → `start_time`). An empty list
 /// means the store's default (`start_time DESC, run_id ASC`).
-pub fn parse_run_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
+pub fn parse_run_order_by(order_by: &[String]) -> SearchResult<Vec<OrderBy>> {
     let mut out: Vec<OrderBy> = Vec::with_capacity(order_by.len());
     for clause in order_by {
         let (token, ascending) = split_direction(clause)?;
@@ -86,7 +85,7 @@ pub fn parse_run_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
 /// `experiment_id`, `creation_time`, `last_update_time` (prefix `attribute.`
 /// optional). An empty list means the store's default (`creation_time DESC,
 /// experiment_id ASC`).
-pub fn parse_experiment_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
+pub fn parse_experiment_order_by(order_by: &[String]) -> SearchResult<Vec<OrderBy>> {
     let mut out = Vec::with_capacity(order_by.len());
     for clause in order_by {
         let (token, ascending) = split_direction(clause)?;
@@ -115,7 +114,7 @@ pub fn parse_experiment_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>>
 /// Parses the `order_by` of `registered-models/search`: `name`, `timestamp`
 /// or `last_updated_timestamp` (both → key `last_updated_timestamp`, the
 /// last update time, as MLflow's SQL store does). No prefixes.
-pub fn parse_registered_model_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
+pub fn parse_registered_model_order_by(order_by: &[String]) -> SearchResult<Vec<OrderBy>> {
     let mut out = Vec::with_capacity(order_by.len());
     for clause in order_by {
         let (token, ascending) = split_direction(clause)?;
@@ -136,7 +135,7 @@ pub fn parse_registered_model_order_by(order_by: &[String]) -> ApiResult<Vec<Ord
 
 /// Parses the `order_by` of `model-versions/search`: `name`,
 /// `version_number`, `creation_timestamp`, `last_updated_timestamp`.
-pub fn parse_model_version_order_by(order_by: &[String]) -> ApiResult<Vec<OrderBy>> {
+pub fn parse_model_version_order_by(order_by: &[String]) -> SearchResult<Vec<OrderBy>> {
     let mut out = Vec::with_capacity(order_by.len());
     for clause in order_by {
         let (token, ascending) = split_direction(clause)?;
@@ -173,7 +172,7 @@ fn push_unique(
     entity: EntityKind,
     key: String,
     ascending: bool,
-) -> ApiResult<()> {
+) -> SearchResult<()> {
     if out.iter().any(|o| o.entity == entity && o.key == key) {
         return Err(invalid(format!(
             "`order_by` contains duplicate fields: {}",
@@ -189,7 +188,7 @@ fn push_unique(
 }
 
 /// `_parse_order_by_string`: the identifier text and the direction.
-fn split_direction(clause: &str) -> ApiResult<(String, bool)> {
+fn split_direction(clause: &str) -> SearchResult<(String, bool)> {
     let could_not = || {
         invalid(format!(
             "Invalid order_by clause '{clause}'. Could not be parsed."
@@ -315,12 +314,12 @@ mod tests {
         }
     }
 
-    fn run(clause: &str) -> ApiResult<OrderBy> {
+    fn run(clause: &str) -> SearchResult<OrderBy> {
         parse_run_order_by(&strings(&[clause])).map(|mut v| v.remove(0))
     }
 
-    fn err<T: std::fmt::Debug>(r: ApiResult<T>) -> String {
-        let e = r.expect_err("expected an error");
+    fn err<T: std::fmt::Debug>(r: SearchResult<T>) -> String {
+        let e = crate::error::ApiError::from(r.expect_err("expected an error"));
         assert_eq!(e.code, crate::error::ErrorCode::InvalidParameterValue);
         e.message
     }

@@ -3,7 +3,7 @@
 //! standard base64 of the JSON `{"offset": N}` as Python's `json.dumps`
 //! writes it, e.g. `eyJvZmZzZXQiOiAxfQ==` for offset 1.
 
-use crate::error::{ApiError, ApiResult};
+use super::{SearchError, SearchResult};
 use crate::pycompat as py;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -21,21 +21,20 @@ pub fn encode_page_token(offset: usize) -> String {
 /// stringable …` (`int(offset)` fails). Python's `int()` is applied to the
 /// offset, so `"5"` and `5.7` are accepted. A negative offset (which MLflow
 /// would pass to the database) is rejected with the `parsed value` message.
-pub fn decode_page_token(token: &str) -> ApiResult<usize> {
+pub fn decode_page_token(token: &str) -> SearchResult<usize> {
     if token.is_empty() {
         return Ok(0);
     }
-    let decoded = b64decode(token).ok_or_else(|| {
-        ApiError::invalid_parameter("Invalid page token, could not base64-decode")
-    })?;
+    let decoded = b64decode(token)
+        .ok_or_else(|| SearchError::invalid("Invalid page token, could not base64-decode"))?;
     let parsed: Value = serde_json::from_slice(&decoded).map_err(|_| {
-        ApiError::invalid_parameter(format!(
+        SearchError::invalid(format!(
             "Invalid page token, decoded value={}",
             py::repr_bytes(&decoded)
         ))
     })?;
     let parsed_error = || {
-        ApiError::invalid_parameter(format!(
+        SearchError::invalid(format!(
             "Invalid page token, parsed value={}",
             py::repr_value(&parsed)
         ))
@@ -48,7 +47,7 @@ pub fn decode_page_token(token: &str) -> ApiResult<usize> {
         return Err(parsed_error());
     }
     let not_stringable = || {
-        ApiError::invalid_parameter(format!(
+        SearchError::invalid(format!(
             "Invalid page token, not stringable {}",
             py::str_value(&offset)
         ))
@@ -135,8 +134,8 @@ mod tests {
         STANDARD.encode(json)
     }
 
-    fn err(r: ApiResult<usize>) -> String {
-        let e = r.expect_err("expected an error");
+    fn err(r: SearchResult<usize>) -> String {
+        let e = crate::error::ApiError::from(r.expect_err("expected an error"));
         assert_eq!(e.code, crate::error::ErrorCode::InvalidParameterValue);
         e.message
     }

@@ -196,7 +196,7 @@ fn order_sql(
 
 fn page_offset(token: &Option<String>) -> ApiResult<usize> {
     match token {
-        Some(t) if !t.is_empty() => decode_page_token(t),
+        Some(t) if !t.is_empty() => Ok(decode_page_token(t)?),
         _ => Ok(0),
     }
 }
