@@ -4,6 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -86,48 +87,65 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-pub fn launch(options: &LaunchOptions, launch_args: &[String]) -> Result<()> {
-    let node = NodeLayout::from_process_env()?;
-    let nproc = options
-        .nproc
-        .or(node.as_ref().map(|n| n.nproc_per_node))
-        .unwrap_or(1);
-    if nproc == 0 {
-        bail!("--nproc must be at least 1");
-    }
-    let (nnodes, node_rank) = node.as_ref().map_or((1, 0), |n| (n.nnodes, n.node_rank));
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let master_addr = options
-        .master_addr
-        .clone()
-        .or(node.as_ref().map(|n| n.master_addr.clone()))
-        .or_else(|| env("MASTER_ADDR"))
-        .unwrap_or_else(|| "127.0.0.1".to_owned());
-    let master_port = match options.master_port {
-        Some(port) => port,
-        None => match (&node, env("MASTER_PORT")) {
-            (Some(n), _) => n.master_port,
-            (None, Some(port)) => port.parse().context("MASTER_PORT is not a port")?,
-            (None, None) => free_port()?,
-        },
-    };
-    let world = nnodes * nproc;
-    let exe = std::env::current_exe().context("locating ferroflow-train")?;
-    let args = child_args(launch_args);
+/// Where this node's ranks find each other and which ranks they are.
+struct NodePlan {
+    nproc: usize,
+    node_rank: usize,
+    world: usize,
+    master_addr: String,
+    master_port: u16,
+}
 
-    let mut children: Vec<(usize, Child)> = Vec::new();
-    let mut forwarders = Vec::new();
-    for local_rank in 0..nproc {
-        let rank = node_rank * nproc + local_rank;
-        let mut command = Command::new(&exe);
+impl NodePlan {
+    /// Options first, then the node-level (Trainer v2) variables, then the
+    /// flat MASTER_* contract, then single-node defaults.
+    fn resolve(options: &LaunchOptions) -> Result<Self> {
+        let node = NodeLayout::from_process_env()?;
+        let nproc = options
+            .nproc
+            .or(node.as_ref().map(|n| n.nproc_per_node))
+            .unwrap_or(1);
+        if nproc == 0 {
+            bail!("--nproc must be at least 1");
+        }
+        let (nnodes, node_rank) = node.as_ref().map_or((1, 0), |n| (n.nnodes, n.node_rank));
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let master_addr = options
+            .master_addr
+            .clone()
+            .or(node.as_ref().map(|n| n.master_addr.clone()))
+            .or_else(|| env("MASTER_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1".to_owned());
+        let master_port = match options.master_port {
+            Some(port) => port,
+            None => match (&node, env("MASTER_PORT")) {
+                (Some(n), _) => n.master_port,
+                (None, Some(port)) => port.parse().context("MASTER_PORT is not a port")?,
+                (None, None) => free_port()?,
+            },
+        };
+        Ok(NodePlan {
+            nproc,
+            node_rank,
+            world: nnodes * nproc,
+            master_addr,
+            master_port,
+        })
+    }
+
+    /// The command of local rank `local_rank`, with the flat PyTorchJob
+    /// contract in its environment and its output piped.
+    fn rank_command(&self, exe: &Path, args: &[String], local_rank: usize) -> Command {
+        let rank = self.node_rank * self.nproc + local_rank;
+        let mut command = Command::new(exe);
         command
-            .args(&args)
-            .env("MASTER_ADDR", &master_addr)
-            .env("MASTER_PORT", master_port.to_string())
+            .args(args)
+            .env("MASTER_ADDR", &self.master_addr)
+            .env("MASTER_PORT", self.master_port.to_string())
             .env("RANK", rank.to_string())
-            .env("WORLD_SIZE", world.to_string())
+            .env("WORLD_SIZE", self.world.to_string())
             .env("LOCAL_RANK", local_rank.to_string())
-            .env("LOCAL_WORLD_SIZE", nproc.to_string())
+            .env("LOCAL_WORLD_SIZE", self.nproc.to_string())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // The children get the flat PyTorchJob contract; the node-level
@@ -149,7 +167,21 @@ pub fn launch(options: &LaunchOptions, launch_args: &[String]) -> Result<()> {
                 Ok(())
             });
         }
-        let mut child = command
+        command
+    }
+}
+
+pub fn launch(options: &LaunchOptions, launch_args: &[String]) -> Result<()> {
+    let plan = NodePlan::resolve(options)?;
+    let exe = std::env::current_exe().context("locating ferroflow-train")?;
+    let args = child_args(launch_args);
+
+    let mut children: Vec<(usize, Child)> = Vec::new();
+    let mut forwarders = Vec::new();
+    for local_rank in 0..plan.nproc {
+        let rank = plan.node_rank * plan.nproc + local_rank;
+        let mut child = plan
+            .rank_command(&exe, &args, local_rank)
             .spawn()
             .with_context(|| format!("starting rank {rank}"))?;
         println!("[launch] rank {rank} pid {}", child.id());
@@ -161,8 +193,38 @@ pub fn launch(options: &LaunchOptions, launch_args: &[String]) -> Result<()> {
         }
         children.push((rank, child));
     }
-    println!("[launch] {nproc} local ranks of {world}, master {master_addr}:{master_port}");
+    println!(
+        "[launch] {} local ranks of {}, master {}:{}",
+        plan.nproc, plan.world, plan.master_addr, plan.master_port
+    );
 
+    let failures = supervise(children)?;
+    for f in forwarders {
+        let _ = f.join();
+    }
+    if let Some(RankFailures {
+        first: (rank, status),
+        all,
+    }) = failures
+    {
+        bail!(
+            "rank {rank} failed first ({}); all failures: {}",
+            describe(status),
+            all.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The ranks that failed: the first one, and all of them described.
+struct RankFailures {
+    first: (usize, ExitStatus),
+    all: Vec<String>,
+}
+
+/// Waits for every rank; once one has failed, the others get [`GRACE`] to
+/// fail on their own before they are killed.
+fn supervise(children: Vec<(usize, Child)>) -> Result<Option<RankFailures>> {
     let mut first_failure: Option<(usize, ExitStatus)> = None;
     let mut failed_at: Option<Instant> = None;
     let mut running: Vec<(usize, Child)> = children;
@@ -193,17 +255,10 @@ pub fn launch(options: &LaunchOptions, launch_args: &[String]) -> Result<()> {
         }
         thread::sleep(Duration::from_millis(50));
     }
-    for f in forwarders {
-        let _ = f.join();
-    }
-    if let Some((rank, status)) = first_failure {
-        bail!(
-            "rank {rank} failed first ({}); all failures: {}",
-            describe(status),
-            failures.join(", ")
-        );
-    }
-    Ok(())
+    Ok(first_failure.map(|first| RankFailures {
+        first,
+        all: failures,
+    }))
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::json;
 use tch::{nn, Device, Kind, Tensor};
 
-use crate::checkpoint::{self, EpochMetrics, Meta};
+use crate::checkpoint::{self, Checkpoint, EpochMetrics, Meta};
 use crate::data::{self, DatasetKind, Split};
 use crate::dist::{Backend, ProcessGroup};
 use crate::env::Rendezvous;
@@ -345,20 +345,103 @@ impl Progress {
 }
 
 pub fn run(args: &TrainArgs) -> Result<()> {
-    ensure!(args.batch_size > 0, "--batch-size must be positive");
-    ensure!(args.threads > 0, "--threads must be positive");
-    ensure!(
-        (0.0..1.0).contains(&args.dropout),
-        "--dropout must be in [0, 1)"
-    );
+    check_args(args)?;
     let rendezvous = Rendezvous::from_process_env()?;
     let rank = rendezvous.rank;
     let world = rendezvous.world_size;
     let leader = rendezvous.is_leader();
     tch::set_num_threads(args.threads);
     tch::set_num_interop_threads(1);
+    let device = device_for(args, &rendezvous)?;
 
-    let device = match args.backend {
+    // Data first: a missing dataset fails fast, before peers wait on us.
+    let sets = load_data(args, leader)?;
+    let group = connect_group(args, &rendezvous, device)?;
+
+    // Same seed everywhere, but rank 0's parameters are broadcast anyway so
+    // that replicas are identical by construction, as DDP does.
+    tch::manual_seed(args.seed as i64);
+    let vs = nn::VarStore::new(device);
+    let mut replica = Replica::new(&vs, args, group, &rendezvous, device);
+
+    let client = if leader {
+        TrackingClient::from_env()?
+    } else {
+        None
+    };
+    ensure!(
+        !args.checkpoint_artifacts || client.is_some() || !leader,
+        "--checkpoint-artifacts needs MLFLOW_TRACKING_URI"
+    );
+    let checkpoint_dir = checkpoint_dir_for(args, leader)?;
+
+    // Resume: rank 0 reads the checkpoint and tells the others.
+    let mut resumed = match (&checkpoint_dir, leader && !args.no_resume) {
+        (Some(dir), true) => find_checkpoint(args, dir, client.as_ref())?,
+        _ => None,
+    };
+    if let Some(ckpt) = &resumed {
+        replica.restore(ckpt, args.model)?;
+    }
+    let start_epoch = replica.sync_start(resumed.as_ref())?;
+    // Dropout masks differ per rank (as in DDP with per-process RNG streams).
+    tch::manual_seed(args.seed as i64 + 1 + rank as i64);
+    let mut record = Record::resumed_from(resumed.as_mut());
+
+    let tracker = if leader {
+        start_tracking(client, args, world, resumed.as_ref().map(|c| &c.meta))?
+    } else {
+        None
+    };
+    if let Some(t) = &tracker {
+        println!("run: {}", t.client.run_url(&t.run));
+    }
+    if start_epoch > 0 && leader {
+        println!("resumed from checkpoint after epoch {start_epoch}");
+    }
+
+    let mut training = Training {
+        args,
+        sets: &sets,
+        replica: &mut replica,
+        record: &mut record,
+        tracker: tracker.as_ref(),
+        checkpoint_dir: checkpoint_dir.as_deref(),
+    };
+    let totals = match training.train_epochs(start_epoch) {
+        Ok(totals) => totals,
+        Err(e) => {
+            if let Some(t) = &tracker {
+                let _ = t.client.update_run(&t.run.run_id, "FAILED", true);
+            }
+            return Err(e);
+        }
+    };
+
+    if let Some(dir) = &args.dump_params {
+        dump_params(&replica.params, dir, rank)?;
+    }
+    if leader {
+        finish_leader(args, world, &record, totals, tracker.as_ref())?;
+    }
+    if let (None, Some(scratch)) = (&args.checkpoint_dir, &checkpoint_dir) {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
+    Ok(())
+}
+
+fn check_args(args: &TrainArgs) -> Result<()> {
+    ensure!(args.batch_size > 0, "--batch-size must be positive");
+    ensure!(args.threads > 0, "--threads must be positive");
+    ensure!(
+        (0.0..1.0).contains(&args.dropout),
+        "--dropout must be in [0, 1)"
+    );
+    Ok(())
+}
+
+fn device_for(args: &TrainArgs, rendezvous: &Rendezvous) -> Result<Device> {
+    Ok(match args.backend {
         Backend::Gloo => Device::Cpu,
         Backend::Nccl => {
             ensure!(
@@ -367,9 +450,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             );
             Device::Cuda(rendezvous.local_rank)
         }
-    };
+    })
+}
 
-    // Data first: a missing dataset fails fast, before peers wait on us.
+/// The dataset (downloaded first with --download), cut to --limit-train.
+fn load_data(args: &TrainArgs, leader: bool) -> Result<data::Datasets> {
     let data_dir = args
         .data_dir
         .clone()
@@ -399,171 +484,214 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             sets.validation.len()
         );
     }
+    Ok(sets)
+}
 
-    let mut group = if world > 1 {
-        let group = ProcessGroup::connect(
-            &rendezvous,
-            args.backend,
-            device,
-            Duration::from_secs(args.timeout),
-        )?;
-        if leader {
-            println!(
-                "process group: {} ranks over {} at {}:{}",
-                world,
-                args.backend.name(),
-                rendezvous.master_addr,
-                rendezvous.master_port
-            );
-        }
-        Some(group)
-    } else {
-        None
-    };
+/// The process group of all ranks; none when this is the only one.
+fn connect_group(
+    args: &TrainArgs,
+    rendezvous: &Rendezvous,
+    device: Device,
+) -> Result<Option<ProcessGroup>> {
+    if rendezvous.world_size <= 1 {
+        return Ok(None);
+    }
+    let group = ProcessGroup::connect(
+        rendezvous,
+        args.backend,
+        device,
+        Duration::from_secs(args.timeout),
+    )?;
+    if rendezvous.is_leader() {
+        println!(
+            "process group: {} ranks over {} at {}:{}",
+            rendezvous.world_size,
+            args.backend.name(),
+            rendezvous.master_addr,
+            rendezvous.master_port
+        );
+    }
+    Ok(Some(group))
+}
 
-    // Same seed everywhere, but rank 0's parameters are broadcast anyway so
-    // that replicas are identical by construction, as DDP does.
-    tch::manual_seed(args.seed as i64);
-    let vs = nn::VarStore::new(device);
-    let net = Net::new(&vs.root(), args.model, args.dropout);
-    let mut params = Params::of(&vs);
-    let mut adam = FlatAdam::new(args.lr, params.total, device);
+/// Checkpoints go to --checkpoint-dir, or to a scratch directory when
+/// they are only kept in the artifact store.
+fn checkpoint_dir_for(args: &TrainArgs, leader: bool) -> Result<Option<PathBuf>> {
+    Ok(
+        match (&args.checkpoint_dir, args.checkpoint_artifacts && leader) {
+            (Some(dir), _) => Some(dir.clone()),
+            (None, true) => Some(tempdir_for("ferroflow-checkpoint")?),
+            (None, false) => None,
+        },
+    )
+}
 
-    let client = if leader {
-        TrackingClient::from_env()?
-    } else {
-        None
-    };
-    ensure!(
-        !args.checkpoint_artifacts || client.is_some() || !leader,
-        "--checkpoint-artifacts needs MLFLOW_TRACKING_URI"
-    );
-    // Checkpoints go to --checkpoint-dir, or to a scratch directory when
-    // they are only kept in the artifact store.
-    let checkpoint_dir = match (&args.checkpoint_dir, args.checkpoint_artifacts && leader) {
-        (Some(dir), _) => Some(dir.clone()),
-        (None, true) => Some(tempdir_for("ferroflow-checkpoint")?),
-        (None, false) => None,
-    };
-
-    // Resume: rank 0 reads the checkpoint and tells the others.
-    let mut resumed = None;
-    if let (Some(dir), true) = (&checkpoint_dir, leader && !args.no_resume) {
-        resumed = checkpoint::load(dir)?;
-        if resumed.is_none() && args.checkpoint_artifacts {
-            if let (Some(client), Some(job_id)) = (&client, &args.job_id) {
-                if restore_from_artifacts(client, job_id, dir)? {
-                    resumed = checkpoint::load(dir)?;
-                }
+/// The checkpoint in `dir`, else (with --checkpoint-artifacts) the one
+/// stored in the run of this job, fetched into `dir`.
+fn find_checkpoint(
+    args: &TrainArgs,
+    dir: &Path,
+    client: Option<&TrackingClient>,
+) -> Result<Option<Checkpoint>> {
+    let mut resumed = checkpoint::load(dir)?;
+    if resumed.is_none() && args.checkpoint_artifacts {
+        if let (Some(client), Some(job_id)) = (client, &args.job_id) {
+            if restore_from_artifacts(client, job_id, dir)? {
+                resumed = checkpoint::load(dir)?;
             }
         }
     }
-    if let Some(ckpt) = &resumed {
+    Ok(resumed)
+}
+
+/// Writes this rank's flattened parameters to DIR/rank<r>.f32 and prints
+/// their checksum (tests compare the ranks' replicas).
+fn dump_params(params: &Params, dir: &Path, rank: usize) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let flat = params.flat().to_device(Device::Cpu);
+    let values = Vec::<f32>::try_from(&flat)?;
+    let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    std::fs::write(dir.join(format!("rank{rank}.f32")), bytes)?;
+    println!(
+        "param-checksum rank={rank} sum={:.9e}",
+        values.iter().map(|&v| v as f64).sum::<f64>()
+    );
+    Ok(())
+}
+
+/// This rank's replica of the model and what a training step changes.
+struct Replica {
+    net: Net,
+    params: Params,
+    adam: FlatAdam,
+    /// The other ranks; none when training alone.
+    group: Option<ProcessGroup>,
+    device: Device,
+    rank: usize,
+    world: usize,
+}
+
+impl Replica {
+    fn new(
+        vs: &nn::VarStore,
+        args: &TrainArgs,
+        group: Option<ProcessGroup>,
+        rendezvous: &Rendezvous,
+        device: Device,
+    ) -> Self {
+        let net = Net::new(&vs.root(), args.model, args.dropout);
+        let params = Params::of(vs);
+        let adam = FlatAdam::new(args.lr, params.total, device);
+        Replica {
+            net,
+            params,
+            adam,
+            group,
+            device,
+            rank: rendezvous.rank,
+            world: rendezvous.world_size,
+        }
+    }
+
+    /// Takes the parameters and optimizer state of rank 0's checkpoint.
+    fn restore(&mut self, ckpt: &Checkpoint, model: ModelKind) -> Result<()> {
         ensure!(
-            ckpt.meta.model == args.model,
+            ckpt.meta.model == model,
             "checkpoint is for model {}, not {}",
             ckpt.meta.model.name(),
-            args.model.name()
+            model.name()
         );
-        params.assign_named(&ckpt.params)?;
-        adam.m = ckpt.adam_m.to_device(device);
-        adam.v = ckpt.adam_v.to_device(device);
-        adam.step = ckpt.meta.adam_step;
+        self.params.assign_named(&ckpt.params)?;
+        self.adam.m = ckpt.adam_m.to_device(self.device);
+        self.adam.v = ckpt.adam_v.to_device(self.device);
+        self.adam.step = ckpt.meta.adam_step;
+        Ok(())
     }
-    // [resuming?, epochs done, adam step], rank 0's values everywhere.
-    let mut header = vec![
-        i64::from(resumed.is_some()),
-        resumed.as_ref().map_or(0, |c| c.meta.epochs_done as i64),
-        adam.step,
-    ];
-    if let Some(group) = &mut group {
-        header = group.broadcast_i64(&header, 0)?;
-        let mut flat = params.flat().to_device(device);
-        group.broadcast(&mut flat, 0)?;
-        params.assign(&flat);
-        if header[0] == 1 {
-            group.broadcast(&mut adam.m, 0)?;
-            group.broadcast(&mut adam.v, 0)?;
-            adam.step = header[2];
+
+    /// Gives every rank rank 0's parameters (and optimizer state when it
+    /// resumes); returns the epoch to start from.
+    fn sync_start(&mut self, resumed: Option<&Checkpoint>) -> Result<usize> {
+        // [resuming?, epochs done, adam step], rank 0's values everywhere.
+        let mut header = vec![
+            i64::from(resumed.is_some()),
+            resumed.map_or(0, |c| c.meta.epochs_done as i64),
+            self.adam.step,
+        ];
+        if let Some(group) = &mut self.group {
+            header = group.broadcast_i64(&header, 0)?;
+            let mut flat = self.params.flat().to_device(self.device);
+            group.broadcast(&mut flat, 0)?;
+            self.params.assign(&flat);
+            if header[0] == 1 {
+                group.broadcast(&mut self.adam.m, 0)?;
+                group.broadcast(&mut self.adam.v, 0)?;
+                self.adam.step = header[2];
+            }
         }
-    }
-    let start_epoch = header[1] as usize;
-    // Dropout masks differ per rank (as in DDP with per-process RNG streams).
-    tch::manual_seed(args.seed as i64 + 1 + rank as i64);
-
-    let mut history: Vec<EpochMetrics> = resumed
-        .as_ref()
-        .map(|c| c.meta.history.clone())
-        .unwrap_or_default();
-    let mut best: Option<BestModel> = resumed.as_mut().and_then(|c| {
-        Some(BestModel {
-            epoch: c.meta.best_epoch?,
-            val_accuracy: c.meta.best_val_accuracy,
-            params: c.best.take()?,
-        })
-    });
-
-    let tracker = if leader {
-        start_tracking(client, args, world, resumed.as_ref().map(|c| &c.meta))?
-    } else {
-        None
-    };
-    if let Some(t) = &tracker {
-        println!("run: {}", t.client.run_url(&t.run));
-    }
-    if start_epoch > 0 && leader {
-        println!("resumed from checkpoint after epoch {start_epoch}");
+        Ok(header[1] as usize)
     }
 
-    let result = train_epochs(
-        args,
-        &rendezvous,
-        &mut group,
-        &net,
-        &mut params,
-        &mut adam,
-        &sets,
-        device,
-        start_epoch,
-        &mut history,
-        &mut best,
-        tracker.as_ref(),
-        checkpoint_dir.as_deref(),
-    );
-    if let Err(e) = result {
-        if let Some(t) = &tracker {
-            let _ = t.client.update_run(&t.run.run_id, "FAILED", true);
+    /// One optimizer step on `batch` of `train`, with the gradient averaged
+    /// over the ranks; returns the batch's mean loss and correct count.
+    fn train_step(&mut self, train: &Split, batch: &[usize]) -> Result<(f64, f64)> {
+        let (x, y) = train.select(batch);
+        let (x, y) = (x.to_device(self.device), y.to_device(self.device));
+        self.params.zero_grad();
+        let logits = self.net.forward_t(&x, true);
+        let loss = logits.cross_entropy_for_logits(&y);
+        loss.backward();
+        let mut grad = self.params.flat_grad();
+        if let Some(group) = self.group.as_mut() {
+            group.all_reduce_sum(&mut grad)?;
+            grad /= self.world as f64;
         }
-        return Err(e);
+        self.adam.step(&mut self.params, &grad);
+        let loss = f64::try_from(&loss)?;
+        let correct = f64::try_from(logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Float))?;
+        Ok((loss, correct))
     }
-    let totals = result?;
+}
 
-    if let Some(dir) = &args.dump_params {
-        std::fs::create_dir_all(dir)?;
-        let flat = params.flat().to_device(Device::Cpu);
-        let values = Vec::<f32>::try_from(&flat)?;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
-        std::fs::write(dir.join(format!("rank{rank}.f32")), bytes)?;
-        println!(
-            "param-checksum rank={rank} sum={:.9e}",
-            values.iter().map(|&v| v as f64).sum::<f64>()
-        );
+/// What the epochs produced so far (a resumed job starts with its
+/// checkpoint's).
+struct Record {
+    history: Vec<EpochMetrics>,
+    best: Option<BestModel>,
+}
+
+impl Record {
+    fn resumed_from(resumed: Option<&mut Checkpoint>) -> Self {
+        let history = resumed
+            .as_ref()
+            .map(|c| c.meta.history.clone())
+            .unwrap_or_default();
+        let best = resumed.and_then(|c| {
+            Some(BestModel {
+                epoch: c.meta.best_epoch?,
+                val_accuracy: c.meta.best_val_accuracy,
+                params: c.best.take()?,
+            })
+        });
+        Record { history, best }
     }
 
-    if leader {
-        finish_leader(
-            args,
-            world,
-            &history,
-            best.as_ref(),
-            totals,
-            tracker.as_ref(),
-        )?;
+    /// Adds an epoch; returns whether it is the best so far (its parameters
+    /// are kept on rank 0 only, the one that exports the model).
+    fn add_epoch(&mut self, metrics: &EpochMetrics, params: &Params, leader: bool) -> bool {
+        let improved = self
+            .best
+            .as_ref()
+            .is_none_or(|b| metrics.val_accuracy > b.val_accuracy);
+        if improved && leader {
+            self.best = Some(BestModel {
+                epoch: metrics.epoch,
+                val_accuracy: metrics.val_accuracy,
+                params: params.snapshot(),
+            });
+        }
+        self.history.push(metrics.clone());
+        improved
     }
-    if let (None, Some(scratch)) = (&args.checkpoint_dir, &checkpoint_dir) {
-        let _ = std::fs::remove_dir_all(scratch);
-    }
-    Ok(())
 }
 
 /// Samples and CPU seconds summed over ranks, and this rank's training
@@ -575,72 +703,106 @@ struct Totals {
     wall_seconds: f64,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn train_epochs(
-    args: &TrainArgs,
-    rendezvous: &Rendezvous,
-    group: &mut Option<ProcessGroup>,
-    net: &Net,
-    params: &mut Params,
-    adam: &mut FlatAdam,
-    sets: &data::Datasets,
-    device: Device,
-    start_epoch: usize,
-    history: &mut Vec<EpochMetrics>,
-    best: &mut Option<BestModel>,
-    tracker: Option<&Tracker>,
-    checkpoint_dir: Option<&Path>,
-) -> Result<Totals> {
-    let (rank, world) = (rendezvous.rank, rendezvous.world_size);
-    let leader = rank == 0;
-    let sampler =
-        DistributedSampler::new(sets.train.len(), world, rank, !args.no_shuffle, args.seed);
-    let steps = sampler.steps_per_epoch(args.batch_size);
-    let val_indices: Vec<usize> = (rank..sets.validation.len()).step_by(world).collect();
-    let mut steps_done = 0usize;
-    let cpu_start = cpu_seconds();
-    let wall_start = Instant::now();
-    let mut samples = 0.0;
+/// The epoch loop and what it works on.
+struct Training<'a> {
+    args: &'a TrainArgs,
+    sets: &'a data::Datasets,
+    replica: &'a mut Replica,
+    record: &'a mut Record,
+    /// Rank 0's run, if there is a tracking server.
+    tracker: Option<&'a Tracker>,
+    /// Rank 0's checkpoint directory, if it writes checkpoints.
+    checkpoint_dir: Option<&'a Path>,
+}
 
-    for epoch in start_epoch..args.epochs {
-        let epoch_no = epoch + 1;
-        let started = Instant::now();
-        let progress = Progress::new(leader, steps, epoch_no, args.epochs);
-        let (mut loss_sum, mut correct, mut count) = (0.0, 0.0, 0.0);
-        for batch in sampler.batches(epoch as u64, args.batch_size) {
-            let (x, y) = sets.train.select(&batch);
-            let (x, y) = (x.to_device(device), y.to_device(device));
-            params.zero_grad();
-            let logits = net.forward_t(&x, true);
-            let loss = logits.cross_entropy_for_logits(&y);
-            loss.backward();
-            let mut grad = params.flat_grad();
-            if let Some(group) = group.as_mut() {
-                group.all_reduce_sum(&mut grad)?;
-                grad /= world as f64;
-            }
-            adam.step(params, &grad);
+impl Training<'_> {
+    fn train_epochs(&mut self, start_epoch: usize) -> Result<Totals> {
+        let args = self.args;
+        let (rank, world) = (self.replica.rank, self.replica.world);
+        let leader = rank == 0;
+        let sampler = DistributedSampler::new(
+            self.sets.train.len(),
+            world,
+            rank,
+            !args.no_shuffle,
+            args.seed,
+        );
+        let steps = sampler.steps_per_epoch(args.batch_size);
+        let val_indices: Vec<usize> = (rank..self.sets.validation.len()).step_by(world).collect();
+        let mut steps_done = 0usize;
+        let cpu_start = cpu_seconds();
+        let wall_start = Instant::now();
+        let mut samples = 0.0;
 
-            let n = batch.len() as f64;
-            loss_sum += f64::try_from(&loss)? * n;
-            correct += f64::try_from(logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Float))?;
-            count += n;
-            progress.tick();
-            steps_done += 1;
-            if args.crash_after_steps == Some(steps_done)
-                && args.crash_rank.is_none_or(|r| r == rank)
-            {
-                eprintln!("rank {rank}: --crash-after-steps {steps_done} reached, killing myself");
-                // SAFETY: plain signal to our own pid.
-                unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+        for epoch in start_epoch..args.epochs {
+            let epoch_no = epoch + 1;
+            let started = Instant::now();
+            let progress = Progress::new(leader, steps, epoch_no, args.epochs);
+            let local = self.train_epoch(&sampler, epoch, &progress, &mut steps_done)?;
+            progress.finish();
+            let (metrics, epoch_samples) =
+                self.measure_epoch(epoch_no, local, &val_indices, started)?;
+            samples += epoch_samples;
+            let improved = self
+                .record
+                .add_epoch(&metrics, &self.replica.params, leader);
+            if leader {
+                self.publish_epoch(&metrics, improved)?;
             }
         }
-        progress.finish();
-        let train = all_reduce_stats(group, &[loss_sum, correct, count])?;
-        let (vl, vc, vn) = evaluate(net, &sets.validation, &val_indices, device)?;
-        let val = all_reduce_stats(group, &[vl, vc, vn])?;
+
+        let cpu = cpu_seconds() - cpu_start;
+        let wall = wall_start.elapsed().as_secs_f64();
+        let sums = all_reduce_stats(&mut self.replica.group, &[cpu])?;
+        Ok(Totals {
+            samples,
+            cpu_seconds: sums[0],
+            wall_seconds: wall,
+        })
+    }
+
+    /// One pass over this rank's share of the training split; returns this
+    /// rank's [loss sum, correct, count].
+    fn train_epoch(
+        &mut self,
+        sampler: &DistributedSampler,
+        epoch: usize,
+        progress: &Progress,
+        steps_done: &mut usize,
+    ) -> Result<[f64; 3]> {
+        let (mut loss_sum, mut correct, mut count) = (0.0, 0.0, 0.0);
+        for batch in sampler.batches(epoch as u64, self.args.batch_size) {
+            let (loss, batch_correct) = self.replica.train_step(&self.sets.train, &batch)?;
+            let n = batch.len() as f64;
+            loss_sum += loss * n;
+            correct += batch_correct;
+            count += n;
+            progress.tick();
+            *steps_done += 1;
+            crash_if_asked(self.args, self.replica.rank, *steps_done);
+        }
+        Ok([loss_sum, correct, count])
+    }
+
+    /// The epoch's metrics over all ranks (the same on every rank) and the
+    /// number of samples trained on.
+    fn measure_epoch(
+        &mut self,
+        epoch_no: usize,
+        local_train: [f64; 3],
+        val_indices: &[usize],
+        started: Instant,
+    ) -> Result<(EpochMetrics, f64)> {
+        let replica = &mut *self.replica;
+        let train = all_reduce_stats(&mut replica.group, &local_train)?;
+        let (vl, vc, vn) = evaluate(
+            &replica.net,
+            &self.sets.validation,
+            val_indices,
+            replica.device,
+        )?;
+        let val = all_reduce_stats(&mut replica.group, &[vl, vc, vn])?;
         let seconds = started.elapsed().as_secs_f64();
-        samples += train[2];
         let metrics = EpochMetrics {
             epoch: epoch_no,
             train_loss: train[0] / train[2],
@@ -650,73 +812,83 @@ fn train_epochs(
             samples_per_second: train[2] / seconds,
             seconds,
         };
-        let improved = best
-            .as_ref()
-            .is_none_or(|b| metrics.val_accuracy > b.val_accuracy);
-        // Only rank 0 exports the model; the others need not copy it.
-        if improved && leader {
-            *best = Some(BestModel {
-                epoch: epoch_no,
-                val_accuracy: metrics.val_accuracy,
-                params: params.snapshot(),
-            });
-        }
-        history.push(metrics.clone());
-
-        if leader {
-            println!(
-                "epoch {epoch_no}/{}: train_loss={:.4} train_accuracy={:.4} val_loss={:.4} val_accuracy={:.4} \
-                 samples/s={:.0} ({:.1}s)",
-                args.epochs,
-                metrics.train_loss,
-                metrics.train_accuracy,
-                metrics.val_loss,
-                metrics.val_accuracy,
-                metrics.samples_per_second,
-                seconds
-            );
-            if let Some(dir) = checkpoint_dir {
-                let mut meta = Meta {
-                    epochs_done: epoch_no,
-                    adam_step: adam.step,
-                    model: args.model,
-                    dataset: args.dataset.name().to_owned(),
-                    world_size: world,
-                    run_id: tracker.map(|t| t.run.run_id.clone()),
-                    experiment_id: tracker.map(|t| t.run.experiment_id.clone()),
-                    state_file: String::new(),
-                    best_file: checkpoint::best_file_name(dir),
-                    best_epoch: best.as_ref().map(|b| b.epoch),
-                    best_val_accuracy: best.as_ref().map_or(0.0, |b| b.val_accuracy),
-                    history: history.clone(),
-                };
-                let best_params = if improved {
-                    best.as_ref().map(|b| b.params.as_slice())
-                } else {
-                    None
-                };
-                checkpoint::save(dir, &mut meta, &params.named, &adam.m, &adam.v, best_params)
-                    .context("writing the checkpoint")?;
-                if let (true, Some(t)) = (args.checkpoint_artifacts, tracker) {
-                    if let Err(e) = upload_checkpoint(t, dir) {
-                        eprintln!("tracking: checkpoint of epoch {epoch_no} not stored: {e:#}");
-                    }
-                }
-            }
-            if let Some(t) = tracker {
-                t.log_metrics(&epoch_metrics(&metrics));
-            }
-        }
+        Ok((metrics, train[2]))
     }
 
-    let cpu = cpu_seconds() - cpu_start;
-    let wall = wall_start.elapsed().as_secs_f64();
-    let sums = all_reduce_stats(group, &[cpu])?;
-    Ok(Totals {
-        samples,
-        cpu_seconds: sums[0],
-        wall_seconds: wall,
-    })
+    /// Rank 0's part of an epoch: its line, its checkpoint, its metrics.
+    fn publish_epoch(&self, metrics: &EpochMetrics, improved: bool) -> Result<()> {
+        println!(
+            "epoch {}/{}: train_loss={:.4} train_accuracy={:.4} val_loss={:.4} val_accuracy={:.4} \
+             samples/s={:.0} ({:.1}s)",
+            metrics.epoch,
+            self.args.epochs,
+            metrics.train_loss,
+            metrics.train_accuracy,
+            metrics.val_loss,
+            metrics.val_accuracy,
+            metrics.samples_per_second,
+            metrics.seconds
+        );
+        if let Some(dir) = self.checkpoint_dir {
+            self.save_checkpoint(dir, metrics.epoch, improved)?;
+        }
+        if let Some(t) = self.tracker {
+            t.log_metrics(&epoch_metrics(metrics));
+        }
+        Ok(())
+    }
+
+    /// Writes the checkpoint of epoch `epoch_no` (the best model's file
+    /// only when it changed) and, with --checkpoint-artifacts, stores it in
+    /// the run.
+    fn save_checkpoint(&self, dir: &Path, epoch_no: usize, improved: bool) -> Result<()> {
+        let (args, replica, record) = (self.args, &*self.replica, &*self.record);
+        let best = record.best.as_ref();
+        let mut meta = Meta {
+            epochs_done: epoch_no,
+            adam_step: replica.adam.step,
+            model: args.model,
+            dataset: args.dataset.name().to_owned(),
+            world_size: replica.world,
+            run_id: self.tracker.map(|t| t.run.run_id.clone()),
+            experiment_id: self.tracker.map(|t| t.run.experiment_id.clone()),
+            state_file: String::new(),
+            best_file: checkpoint::best_file_name(dir),
+            best_epoch: best.map(|b| b.epoch),
+            best_val_accuracy: best.map_or(0.0, |b| b.val_accuracy),
+            history: record.history.clone(),
+        };
+        let best_params = if improved {
+            best.map(|b| b.params.as_slice())
+        } else {
+            None
+        };
+        checkpoint::save(
+            dir,
+            &mut meta,
+            &replica.params.named,
+            &replica.adam.m,
+            &replica.adam.v,
+            best_params,
+        )
+        .context("writing the checkpoint")?;
+        if let (true, Some(t)) = (args.checkpoint_artifacts, self.tracker) {
+            if let Err(e) = upload_checkpoint(t, dir) {
+                eprintln!("tracking: checkpoint of epoch {epoch_no} not stored: {e:#}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// --crash-after-steps: SIGKILL this process once it has made that many
+/// steps (on --crash-rank only, if given).
+fn crash_if_asked(args: &TrainArgs, rank: usize, steps_done: usize) {
+    if args.crash_after_steps == Some(steps_done) && args.crash_rank.is_none_or(|r| r == rank) {
+        eprintln!("rank {rank}: --crash-after-steps {steps_done} reached, killing myself");
+        // SAFETY: plain signal to our own pid.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
 }
 
 fn epoch_metrics(m: &EpochMetrics) -> Vec<Metric> {
@@ -838,33 +1010,16 @@ fn start_tracking(
     Ok(Some(Tracker { client, run }))
 }
 
+/// Rank 0's end of training: the summary (printed, --summary-json, the
+/// run's metrics.json), the best model in the run, its registration.
 fn finish_leader(
     args: &TrainArgs,
     world: usize,
-    history: &[EpochMetrics],
-    best: Option<&BestModel>,
+    record: &Record,
     totals: Totals,
     tracker: Option<&Tracker>,
 ) -> Result<()> {
-    let last = history.last();
-    let summary = json!({
-        "world_size": world,
-        "model": args.model.name(),
-        "dataset": args.dataset.name(),
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "threads": args.threads,
-        "final": last,
-        "best_epoch": best.map(|b| b.epoch),
-        "best_val_accuracy": best.map(|b| b.val_accuracy),
-        "history": history,
-        "samples": totals.samples,
-        "train_seconds": totals.wall_seconds,
-        "cpu_seconds": totals.cpu_seconds,
-        "samples_per_second": totals.samples / totals.wall_seconds.max(1e-9),
-        "samples_per_cpu_second": totals.samples / totals.cpu_seconds.max(1e-9),
-        "run_id": tracker.map(|t| t.run.run_id.clone()),
-    });
+    let summary = summary(args, world, record, totals, tracker);
     println!("summary: {summary}");
     if let Some(path) = &args.summary_json {
         std::fs::write(path, serde_json::to_vec_pretty(&summary)?)?;
@@ -877,61 +1032,109 @@ fn finish_leader(
     std::fs::write(&metrics_path, serde_json::to_vec_pretty(&summary)?)?;
     t.client
         .log_artifact(&t.run, &metrics_path, "metrics.json")?;
-    if let Some(BestModel {
-        epoch,
-        val_accuracy: accuracy,
-        params: named,
-    }) = best
-    {
-        let (mean, std) = args.dataset.normalization();
-        let model_dir = work.join("model");
-        mlmodel::write_model_dir(
-            &model_dir,
-            named,
-            &ModelDescription {
-                kind: args.model,
-                dataset: args.dataset.name(),
-                mean,
-                std,
-                run_id: Some(&t.run.run_id),
-                artifact_path: "model",
-                epoch: *epoch,
-                val_accuracy: *accuracy,
-            },
-        )?;
-        t.client.log_artifacts(&t.run, &model_dir, "model")?;
-        t.client.log_batch(
-            &t.run.run_id,
-            &[
-                Metric::now("best_val_accuracy", *accuracy, *epoch as i64),
-                Metric::now(
-                    "samples_per_cpu_second",
-                    totals.samples / totals.cpu_seconds.max(1e-9),
-                    0,
-                ),
-            ],
-            &[],
-            &[("best_epoch", epoch.to_string())],
-        )?;
+    if let Some(best) = &record.best {
+        log_best_model(args, best, totals, t, &work)?;
         if let Some(name) = &args.register_as {
-            let source = format!("{}/model", t.run.artifact_uri.trim_end_matches('/'));
-            match register(&t.client, name, &source, &t.run.run_id) {
-                Ok(version) => println!("registered model {name} version {version}"),
-                Err(e) => {
-                    let status = tracking::api_status(&e).map(|s| s.as_u16());
-                    // The run itself succeeded; a registry the server lacks
-                    // is reported, not a training failure.
-                    eprintln!("model registration failed (HTTP status {status:?}): {e:#}");
-                    t.client.update_run(&t.run.run_id, "FINISHED", true)?;
-                    let _ = std::fs::remove_dir_all(&work);
-                    bail!("could not register the model as {name}: {e:#}");
-                }
-            }
+            register_best_model(t, name, &work)?;
         }
     }
     t.client.update_run(&t.run.run_id, "FINISHED", true)?;
     let _ = std::fs::remove_dir_all(&work);
     println!("run finished: {}", t.client.run_url(&t.run));
+    Ok(())
+}
+
+fn summary(
+    args: &TrainArgs,
+    world: usize,
+    record: &Record,
+    totals: Totals,
+    tracker: Option<&Tracker>,
+) -> serde_json::Value {
+    let best = record.best.as_ref();
+    json!({
+        "world_size": world,
+        "model": args.model.name(),
+        "dataset": args.dataset.name(),
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "threads": args.threads,
+        "final": record.history.last(),
+        "best_epoch": best.map(|b| b.epoch),
+        "best_val_accuracy": best.map(|b| b.val_accuracy),
+        "history": record.history,
+        "samples": totals.samples,
+        "train_seconds": totals.wall_seconds,
+        "cpu_seconds": totals.cpu_seconds,
+        "samples_per_second": totals.samples / totals.wall_seconds.max(1e-9),
+        "samples_per_cpu_second": totals.samples / totals.cpu_seconds.max(1e-9),
+        "run_id": tracker.map(|t| t.run.run_id.clone()),
+    })
+}
+
+/// The best model as the run's `model` artifact (an MLflow pytorch
+/// flavour directory written under `work`), with its metrics.
+fn log_best_model(
+    args: &TrainArgs,
+    best: &BestModel,
+    totals: Totals,
+    t: &Tracker,
+    work: &Path,
+) -> Result<()> {
+    let BestModel {
+        epoch,
+        val_accuracy: accuracy,
+        params: named,
+    } = best;
+    let (mean, std) = args.dataset.normalization();
+    let model_dir = work.join("model");
+    mlmodel::write_model_dir(
+        &model_dir,
+        named,
+        &ModelDescription {
+            kind: args.model,
+            dataset: args.dataset.name(),
+            mean,
+            std,
+            run_id: Some(&t.run.run_id),
+            artifact_path: "model",
+            epoch: *epoch,
+            val_accuracy: *accuracy,
+        },
+    )?;
+    t.client.log_artifacts(&t.run, &model_dir, "model")?;
+    t.client.log_batch(
+        &t.run.run_id,
+        &[
+            Metric::now("best_val_accuracy", *accuracy, *epoch as i64),
+            Metric::now(
+                "samples_per_cpu_second",
+                totals.samples / totals.cpu_seconds.max(1e-9),
+                0,
+            ),
+        ],
+        &[],
+        &[("best_epoch", epoch.to_string())],
+    )?;
+    Ok(())
+}
+
+/// Registers the run's `model` artifact as a version of `name`.  On failure
+/// the run is still finished (training succeeded) before the error.
+fn register_best_model(t: &Tracker, name: &str, work: &Path) -> Result<()> {
+    let source = format!("{}/model", t.run.artifact_uri.trim_end_matches('/'));
+    match register(&t.client, name, &source, &t.run.run_id) {
+        Ok(version) => println!("registered model {name} version {version}"),
+        Err(e) => {
+            let status = tracking::api_status(&e).map(|s| s.as_u16());
+            // The run itself succeeded; a registry the server lacks
+            // is reported, not a training failure.
+            eprintln!("model registration failed (HTTP status {status:?}): {e:#}");
+            t.client.update_run(&t.run.run_id, "FINISHED", true)?;
+            let _ = std::fs::remove_dir_all(work);
+            bail!("could not register the model as {name}: {e:#}");
+        }
+    }
     Ok(())
 }
 
@@ -948,4 +1151,54 @@ fn tempdir_for(prefix: &str) -> Result<PathBuf> {
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn epoch(epoch: usize, val_accuracy: f64) -> EpochMetrics {
+        EpochMetrics {
+            epoch,
+            val_accuracy,
+            ..EpochMetrics::default()
+        }
+    }
+
+    fn params_of(value: f64) -> Params {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let _ = vs.root().var("w", &[2], nn::Init::Const(value));
+        Params::of(&vs)
+    }
+
+    #[test]
+    fn the_leader_keeps_the_parameters_of_the_best_epoch() {
+        let mut record = Record {
+            history: Vec::new(),
+            best: None,
+        };
+        assert!(record.add_epoch(&epoch(1, 0.5), &params_of(1.0), true));
+        assert!(record.add_epoch(&epoch(2, 0.7), &params_of(2.0), true));
+        assert!(!record.add_epoch(&epoch(3, 0.6), &params_of(3.0), true));
+        let best = record.best.as_ref().map(|b| (b.epoch, b.val_accuracy));
+        assert_eq!(best, Some((2, 0.7)));
+        let kept = record.best.as_ref().map(|b| b.params[0].1.sum(Kind::Float));
+        assert_eq!(
+            kept.map(|t| f64::try_from(&t).unwrap_or_default()),
+            Some(4.0)
+        );
+        let epochs: Vec<usize> = record.history.iter().map(|m| m.epoch).collect();
+        assert_eq!(epochs, [1, 2, 3]);
+    }
+
+    #[test]
+    fn other_ranks_record_the_history_but_no_best_model() {
+        let mut record = Record {
+            history: Vec::new(),
+            best: None,
+        };
+        assert!(record.add_epoch(&epoch(1, 0.5), &params_of(1.0), false));
+        assert!(record.best.is_none());
+        assert_eq!(record.history.len(), 1);
+    }
 }

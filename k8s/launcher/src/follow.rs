@@ -11,6 +11,7 @@ use kube::api::{Api, ListParams, LogParams, WatchEvent, WatchParams};
 use kube::core::{ApiResource, DynamicObject};
 use kube::{Client, ResourceExt};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio::time::{sleep, Instant};
 
 use crate::crd::{JobStatus, PyTorchJob, TrainJob};
@@ -255,6 +256,15 @@ enum LogMsg {
     Note(String),
 }
 
+impl LogMsg {
+    fn deliver(self, reporter: &mut dyn Reporter) {
+        match self {
+            LogMsg::Line(line) => reporter.log(&line),
+            LogMsg::Note(note) => reporter.status(&note),
+        }
+    }
+}
+
 /// Follows `job` to Succeeded or Failed; with `opts.logs`, streams the
 /// master pod's log to `reporter` meanwhile.  Needs get + watch on the job,
 /// get (+ list for a TrainJob) on pods and get on pods/log.
@@ -266,92 +276,162 @@ pub async fn follow(
 ) -> Result<Outcome> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &job.namespace, &job.kind.api_resource());
-    let (tx, mut rx) = mpsc::unbounded_channel::<LogMsg>();
-    let log_task = if opts.logs {
-        Some(tokio::spawn(master_log_loop(
-            client.clone(),
-            job.clone(),
-            opts.pod_poll,
-            tx,
-        )))
-    } else {
-        drop(tx);
-        None
-    };
-    let mut logs_open = log_task.is_some();
+    let mut master_log = MasterLogFeed::start(&client, job, opts);
     let deadline = opts.timeout.map(|t| Instant::now() + t);
-    let mut conditions = ConditionLog::default();
-
-    let obj = api
-        .get(&job.name)
+    let mut watch = JobWatch {
+        api,
+        job,
+        resource_version: String::new(),
+        conditions: ConditionLog::default(),
+        failures: 0,
+    };
+    let mut outcome = watch
+        .read_afresh(reporter)
         .await
         .with_context(|| format!("reading {}", job.display()))?;
-    let mut rv = obj.resource_version().unwrap_or_default();
-    let mut outcome = conditions.observe(job, &obj, reporter);
-    let mut failures = 0u32;
+    while outcome.is_none() {
+        outcome = watch
+            .watch_once(&mut master_log, deadline, opts, reporter)
+            .await?;
+    }
+    // The job ended: let the rest of the master's log arrive.
+    master_log.drain(opts.log_drain, reporter).await;
+    let outcome = outcome.ok_or_else(|| anyhow!("{} ended without an outcome", job.display()))?;
+    report_outcome(&outcome, reporter);
+    Ok(outcome)
+}
 
-    'watching: while outcome.is_none() {
+fn report_outcome(outcome: &Outcome, reporter: &mut dyn Reporter) {
+    let mut line = format!(
+        "{} {}",
+        outcome.job.display(),
+        match outcome.phase {
+            Phase::Succeeded => "succeeded",
+            Phase::Failed => "failed",
+        }
+    );
+    if let Some(m) = outcome.message.as_deref().filter(|m| !m.is_empty()) {
+        line.push_str(&format!(": {m}"));
+    }
+    reporter.status(&line);
+}
+
+/// The master pod's log, read by a task of its own and handed over here.
+struct MasterLogFeed {
+    task: Option<JoinHandle<()>>,
+    rx: mpsc::UnboundedReceiver<LogMsg>,
+    /// False once the task has ended and everything it sent was delivered.
+    open: bool,
+}
+
+impl MasterLogFeed {
+    fn start(client: &Client, job: &JobRef, opts: &FollowOptions) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel::<LogMsg>();
+        let task = if opts.logs {
+            Some(tokio::spawn(master_log_loop(
+                client.clone(),
+                job.clone(),
+                opts.pod_poll,
+                tx,
+            )))
+        } else {
+            drop(tx);
+            None
+        };
+        MasterLogFeed {
+            open: task.is_some(),
+            task,
+            rx,
+        }
+    }
+
+    fn deliver(&mut self, msg: Option<LogMsg>, reporter: &mut dyn Reporter) {
+        match msg {
+            Some(msg) => msg.deliver(reporter),
+            None => self.open = false,
+        }
+    }
+
+    fn abort(&self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+
+    /// Delivers what arrives within `within`, then stops the task.
+    async fn drain(mut self, within: Duration, reporter: &mut dyn Reporter) {
+        let Some(task) = self.task.take() else {
+            return;
+        };
+        let drain = sleep(within);
+        tokio::pin!(drain);
+        loop {
+            tokio::select! {
+                msg = self.rx.recv() => match msg {
+                    Some(msg) => msg.deliver(reporter),
+                    None => break,
+                },
+                _ = &mut drain => break,
+            }
+        }
+        task.abort();
+    }
+}
+
+/// The job's watch: where it has got to (resourceVersion), the conditions
+/// reported so far, and the stream errors since the last event.
+struct JobWatch<'a> {
+    api: Api<DynamicObject>,
+    job: &'a JobRef,
+    resource_version: String,
+    conditions: ConditionLog,
+    failures: u32,
+}
+
+/// What a watch event means for the watch request it came on.
+enum AfterEvent {
+    /// Read the next event of this request.
+    Next,
+    /// Start a new request, unless the outcome is known.
+    Renew(Option<Outcome>),
+}
+
+impl JobWatch<'_> {
+    /// Reads the job (again), e.g. when our resourceVersion is too old.
+    async fn read_afresh(&mut self, reporter: &mut dyn Reporter) -> Result<Option<Outcome>> {
+        let obj = self.api.get(&self.job.name).await?;
+        self.resource_version = obj.resource_version().unwrap_or_default();
+        Ok(self.conditions.observe(self.job, &obj, reporter))
+    }
+
+    /// One watch request, up to its end or the job's outcome; meanwhile
+    /// the master's log is delivered and the deadline kept.
+    async fn watch_once(
+        &mut self,
+        master_log: &mut MasterLogFeed,
+        deadline: Option<Instant>,
+        opts: &FollowOptions,
+        reporter: &mut dyn Reporter,
+    ) -> Result<Option<Outcome>> {
+        let job = self.job;
         let wp = WatchParams::default()
             .fields(&format!("metadata.name={}", job.name))
             .timeout(opts.watch_timeout_secs);
-        let mut stream = match api.watch(&wp, &rv).await {
+        let api = self.api.clone();
+        let mut stream = match api.watch(&wp, &self.resource_version).await {
             Ok(s) => s.boxed(),
-            Err(kube::Error::Api(s)) if s.code == 410 => {
-                // Our resourceVersion is too old: read the job afresh.
-                let obj = api.get(&job.name).await?;
-                rv = obj.resource_version().unwrap_or_default();
-                outcome = conditions.observe(job, &obj, reporter);
-                continue;
-            }
+            Err(kube::Error::Api(s)) if s.code == 410 => return self.read_afresh(reporter).await,
             Err(e) => return Err(e).with_context(|| format!("watching {}", job.display())),
         };
         loop {
             tokio::select! {
-                event = stream.try_next() => match event {
-                    Ok(Some(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
-                        failures = 0;
-                        if let Some(v) = o.resource_version() {
-                            rv = v;
-                        }
-                        outcome = conditions.observe(job, &o, reporter);
-                        if outcome.is_some() {
-                            break 'watching;
-                        }
-                    }
-                    Ok(Some(WatchEvent::Deleted(_))) => {
-                        bail!("{} was deleted before it finished", job.display())
-                    }
-                    Ok(Some(WatchEvent::Bookmark(b))) => rv = b.metadata.resource_version,
-                    Ok(Some(WatchEvent::Error(s))) if s.code == 410 => {
-                        let obj = api.get(&job.name).await?;
-                        rv = obj.resource_version().unwrap_or_default();
-                        outcome = conditions.observe(job, &obj, reporter);
-                        continue 'watching;
-                    }
-                    Ok(Some(WatchEvent::Error(s))) => {
-                        bail!("watching {}: {} ({})", job.display(), s.message, s.code)
-                    }
-                    // The server ended the watch (its timeout): renew it.
-                    Ok(None) => continue 'watching,
-                    Err(e) => {
-                        failures += 1;
-                        if failures > 5 {
-                            return Err(e).with_context(|| format!("watching {}", job.display()));
-                        }
-                        reporter.status(&format!("watch interrupted ({e}); resuming"));
-                        sleep(Duration::from_secs(1)).await;
-                        continue 'watching;
-                    }
+                event = stream.try_next() => match self.on_event(event, reporter).await? {
+                    AfterEvent::Next => {}
+                    AfterEvent::Renew(outcome) => return Ok(outcome),
                 },
-                msg = rx.recv(), if logs_open => match msg {
-                    Some(LogMsg::Line(line)) => reporter.log(&line),
-                    Some(LogMsg::Note(note)) => reporter.status(&note),
-                    None => logs_open = false,
-                },
+                msg = master_log.rx.recv(), if master_log.open => master_log.deliver(msg, reporter),
                 _ = sleep_until_opt(deadline) => {
-                    if let Some(task) = &log_task {
-                        task.abort();
-                    }
+                    master_log.abort();
                     bail!(
                         "{} has not finished within {:?}; it keeps running (follow it again or `kubectl get`)",
                         job.display(),
@@ -362,42 +442,88 @@ pub async fn follow(
         }
     }
 
-    // The job ended: let the rest of the master's log arrive.
-    if let Some(task) = log_task {
-        let drain = sleep(opts.log_drain);
-        tokio::pin!(drain);
-        loop {
-            tokio::select! {
-                msg = rx.recv() => match msg {
-                    Some(LogMsg::Line(line)) => reporter.log(&line),
-                    Some(LogMsg::Note(note)) => reporter.status(&note),
-                    None => break,
-                },
-                _ = &mut drain => break,
+    async fn on_event(
+        &mut self,
+        event: kube::Result<Option<WatchEvent<DynamicObject>>>,
+        reporter: &mut dyn Reporter,
+    ) -> Result<AfterEvent> {
+        let job = self.job;
+        match event {
+            Ok(Some(WatchEvent::Added(o) | WatchEvent::Modified(o))) => {
+                self.failures = 0;
+                if let Some(v) = o.resource_version() {
+                    self.resource_version = v;
+                }
+                Ok(match self.conditions.observe(job, &o, reporter) {
+                    None => AfterEvent::Next,
+                    outcome => AfterEvent::Renew(outcome),
+                })
+            }
+            Ok(Some(WatchEvent::Deleted(_))) => {
+                bail!("{} was deleted before it finished", job.display())
+            }
+            Ok(Some(WatchEvent::Bookmark(b))) => {
+                self.resource_version = b.metadata.resource_version;
+                Ok(AfterEvent::Next)
+            }
+            Ok(Some(WatchEvent::Error(s))) if s.code == 410 => {
+                Ok(AfterEvent::Renew(self.read_afresh(reporter).await?))
+            }
+            Ok(Some(WatchEvent::Error(s))) => {
+                bail!("watching {}: {} ({})", job.display(), s.message, s.code)
+            }
+            // The server ended the watch (its timeout): renew it.
+            Ok(None) => Ok(AfterEvent::Renew(None)),
+            Err(e) => {
+                self.failures += 1;
+                if self.failures > 5 {
+                    return Err(e).with_context(|| format!("watching {}", job.display()));
+                }
+                reporter.status(&format!("watch interrupted ({e}); resuming"));
+                sleep(Duration::from_secs(1)).await;
+                Ok(AfterEvent::Renew(None))
             }
         }
-        task.abort();
     }
-    let outcome = outcome.ok_or_else(|| anyhow!("{} ended without an outcome", job.display()))?;
-    let mut line = format!(
-        "{} {}",
-        job.display(),
-        match outcome.phase {
-            Phase::Succeeded => "succeeded",
-            Phase::Failed => "failed",
-        }
-    );
-    if let Some(m) = outcome.message.as_deref().filter(|m| !m.is_empty()) {
-        line.push_str(&format!(": {m}"));
-    }
-    reporter.status(&line);
-    Ok(outcome)
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => futures::future::pending().await,
+    }
+}
+
+/// The master container as last seen: which instance (pod uid, restart
+/// count), whether it has started, and the pod's phase.
+struct MasterContainer {
+    name: String,
+    instance: (String, i32),
+    started: bool,
+    phase: String,
+}
+
+impl MasterContainer {
+    fn of(pod: &Pod, container: &str) -> Self {
+        let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let status = pod.status.clone().unwrap_or_default();
+        let phase = status.phase.clone().unwrap_or_default();
+        let cs = status
+            .container_statuses
+            .unwrap_or_default()
+            .into_iter()
+            .find(|c| c.name == container);
+        let restarts = cs.as_ref().map(|c| c.restart_count).unwrap_or(0);
+        let started = cs
+            .as_ref()
+            .and_then(|c| c.state.as_ref())
+            .is_some_and(|s| s.running.is_some() || s.terminated.is_some());
+        MasterContainer {
+            name: pod.name_any(),
+            instance: (uid, restarts),
+            started,
+            phase,
+        }
     }
 }
 
@@ -433,65 +559,71 @@ async fn master_log_loop(
             sleep(poll).await;
             continue;
         };
-        let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let name = pod.name_any();
-        let status = pod.status.clone().unwrap_or_default();
-        let phase = status.phase.clone().unwrap_or_default();
-        let cs = status
-            .container_statuses
-            .unwrap_or_default()
-            .into_iter()
-            .find(|c| c.name == container);
-        let restarts = cs.as_ref().map(|c| c.restart_count).unwrap_or(0);
-        let started = cs
-            .as_ref()
-            .and_then(|c| c.state.as_ref())
-            .is_some_and(|s| s.running.is_some() || s.terminated.is_some());
-        let instance = (uid, restarts);
-        let new_instance = followed.as_ref() != Some(&instance);
-        if !(started && new_instance) {
-            if followed.is_some() && !new_instance && (phase == "Succeeded" || phase == "Failed") {
+        let master = MasterContainer::of(&pod, container);
+        let new_instance = followed.as_ref() != Some(&master.instance);
+        if !(master.started && new_instance) {
+            let finished = master.phase == "Succeeded" || master.phase == "Failed";
+            if followed.is_some() && !new_instance && finished {
                 return;
             }
             sleep(poll).await;
             continue;
         }
+        let name = &master.name;
         if followed.is_some() {
+            let restarts = master.instance.1;
             let _ = tx.send(LogMsg::Note(format!(
                 "master container restarted (pod {name}, restart {restarts}); following it"
             )));
         } else {
             let _ = tx.send(LogMsg::Note(format!("following the log of pod {name}")));
         }
-        let lp = LogParams {
-            container: Some(container.to_string()),
-            follow: true,
-            ..Default::default()
-        };
-        match pods.log_stream(&name, &lp).await {
-            Ok(reader) => {
-                let mut lines = reader.lines();
-                loop {
-                    match lines.try_next().await {
-                        Ok(Some(line)) => {
-                            if tx.send(LogMsg::Line(line)).is_err() {
-                                return;
-                            }
-                        }
-                        Ok(None) => break,
-                        Err(e) => {
-                            let _ = tx.send(LogMsg::Note(format!("log stream interrupted: {e}")));
-                            break;
-                        }
-                    }
-                }
-                followed = Some(instance);
-            }
+        match stream_log(&pods, name, container, &tx).await {
+            Ok(LogEnd::Ended) => followed = Some(master.instance),
+            Ok(LogEnd::NobodyListens) => return,
             Err(e) => {
                 let _ = tx.send(LogMsg::Note(format!(
                     "cannot read the log of {name} yet: {e}"
                 )));
                 sleep(poll).await;
+            }
+        }
+    }
+}
+
+/// Why a followed log stopped.
+enum LogEnd {
+    /// The container's log ended (or its stream broke; noted to `tx`).
+    Ended,
+    /// The receiver is gone: the follow is over.
+    NobodyListens,
+}
+
+/// Sends `container`'s log lines from pod `name` to `tx` as they come; an
+/// error means the log could not be opened.
+async fn stream_log(
+    pods: &Api<Pod>,
+    name: &str,
+    container: &str,
+    tx: &mpsc::UnboundedSender<LogMsg>,
+) -> kube::Result<LogEnd> {
+    let lp = LogParams {
+        container: Some(container.to_string()),
+        follow: true,
+        ..Default::default()
+    };
+    let mut lines = pods.log_stream(name, &lp).await?.lines();
+    loop {
+        match lines.try_next().await {
+            Ok(Some(line)) => {
+                if tx.send(LogMsg::Line(line)).is_err() {
+                    return Ok(LogEnd::NobodyListens);
+                }
+            }
+            Ok(None) => return Ok(LogEnd::Ended),
+            Err(e) => {
+                let _ = tx.send(LogMsg::Note(format!("log stream interrupted: {e}")));
+                return Ok(LogEnd::Ended);
             }
         }
     }

@@ -156,7 +156,16 @@ fn pytorchjob_rules(doc: &Value) -> Vec<Finding> {
         .unwrap_or(1)
         .max(1);
     job_name_rules(doc, &format!("-worker-{}", max_workers - 1), &mut out);
+    replica_type_rules(doc, &specs, &mut out);
+    pytorchjob_policy_rules(doc, spec, &mut out);
+    for (rtype, rs) in &specs {
+        replica_rules(doc, rtype, rs, &mut out);
+    }
+    out
+}
 
+/// Master and Worker only, and exactly one Master.
+fn replica_type_rules(doc: &Value, specs: &Map<String, Value>, out: &mut Vec<Finding>) {
     for key in specs.keys() {
         if key != "Master" && key != "Worker" {
             out.push(finding(
@@ -183,6 +192,10 @@ fn pytorchjob_rules(doc: &Value) -> Vec<Finding> {
             }
         }
     }
+}
+
+/// The job-level fields: nprocPerNode, elasticPolicy, cleanPodPolicy.
+fn pytorchjob_policy_rules(doc: &Value, spec: &Value, out: &mut Vec<Finding>) {
     if let Some(p) = spec["nprocPerNode"].as_str() {
         if p != "1" {
             out.push(finding(
@@ -214,50 +227,52 @@ fn pytorchjob_rules(doc: &Value) -> Vec<Finding> {
             ));
         }
     }
-    for (rtype, rs) in &specs {
-        let where_ = format!("pytorchReplicaSpecs.{rtype}");
-        if let Some(p) = rs.get("restartPolicy").and_then(Value::as_str) {
-            if !RESTART_POLICIES.contains(&p) {
-                out.push(finding(
-                    "operator/restart-policy",
-                    doc,
-                    format!(
-                        "{where_}.restartPolicy {p:?} is not one of {}",
-                        RESTART_POLICIES.join(", ")
-                    ),
-                ));
-            }
-        } else if rs.get("restartPolicy").is_some_and(|v| !v.is_null()) {
+}
+
+/// One replica spec: its restartPolicy, its `pytorch` container (where the
+/// operator injects its variables) and its containers' names and images.
+fn replica_rules(doc: &Value, rtype: &str, rs: &Value, out: &mut Vec<Finding>) {
+    let where_ = format!("pytorchReplicaSpecs.{rtype}");
+    if let Some(p) = rs.get("restartPolicy").and_then(Value::as_str) {
+        if !RESTART_POLICIES.contains(&p) {
             out.push(finding(
                 "operator/restart-policy",
                 doc,
-                format!("{where_}.restartPolicy must be a string"),
+                format!(
+                    "{where_}.restartPolicy {p:?} is not one of {}",
+                    RESTART_POLICIES.join(", ")
+                ),
             ));
         }
-        let pod = &rs["template"]["spec"];
-        let containers = pod["containers"].as_array().cloned().unwrap_or_default();
-        match containers.iter().find(|c| c["name"] == PYTORCH_CONTAINER) {
-            None => out.push(finding(
-                "operator/pytorch-container",
-                doc,
-                format!("{where_}: no container named {PYTORCH_CONTAINER:?}: the operator injects its variables and port only there"),
-            )),
-            Some(c) => {
-                for e in c["env"].as_array().into_iter().flatten() {
-                    let n = e["name"].as_str().unwrap_or_default();
-                    if PYTORCHJOB_INJECTED_ENV.contains(&n) {
-                        out.push(finding(
-                            "operator/injected-env",
-                            doc,
-                            format!("{where_}: env {n} is set by the operator; a second definition is ambiguous"),
-                        ));
-                    }
+    } else if rs.get("restartPolicy").is_some_and(|v| !v.is_null()) {
+        out.push(finding(
+            "operator/restart-policy",
+            doc,
+            format!("{where_}.restartPolicy must be a string"),
+        ));
+    }
+    let pod = &rs["template"]["spec"];
+    let containers = pod["containers"].as_array().cloned().unwrap_or_default();
+    match containers.iter().find(|c| c["name"] == PYTORCH_CONTAINER) {
+        None => out.push(finding(
+            "operator/pytorch-container",
+            doc,
+            format!("{where_}: no container named {PYTORCH_CONTAINER:?}: the operator injects its variables and port only there"),
+        )),
+        Some(c) => {
+            for e in c["env"].as_array().into_iter().flatten() {
+                let n = e["name"].as_str().unwrap_or_default();
+                if PYTORCHJOB_INJECTED_ENV.contains(&n) {
+                    out.push(finding(
+                        "operator/injected-env",
+                        doc,
+                        format!("{where_}: env {n} is set by the operator; a second definition is ambiguous"),
+                    ));
                 }
             }
         }
-        container_rules(doc, pod, &where_, &mut out);
     }
-    out
+    container_rules(doc, pod, &where_, out);
 }
 
 fn trainjob_rules(doc: &Value) -> Vec<Finding> {
@@ -266,6 +281,16 @@ fn trainjob_rules(doc: &Value) -> Vec<Finding> {
     let nodes = spec["trainer"]["numNodes"].as_i64().unwrap_or(1).max(1);
     // JobSet pods: <name>-node-0-<index>-xxxxx; the Service <name> itself.
     job_name_rules(doc, &format!("-{TRAINJOB_NODE}-0-{}", nodes - 1), &mut out);
+    runtime_ref_rules(doc, spec, &mut out);
+    trainer_rules(doc, &spec["trainer"], &mut out);
+    if spec["runtimeRef"]["name"].as_str() == Some(TORCH_RUNTIME) {
+        runtime_patch_rules(doc, spec, &mut out);
+    }
+    out
+}
+
+/// runtimeRef names a runtime of an allowed kind; managedBy is a known controller.
+fn runtime_ref_rules(doc: &Value, spec: &Value, out: &mut Vec<Finding>) {
     let rref = &spec["runtimeRef"];
     if rref["name"].as_str().is_none_or(str::is_empty) {
         out.push(finding(
@@ -297,7 +322,11 @@ fn trainjob_rules(doc: &Value) -> Vec<Finding> {
             ));
         }
     }
-    let trainer = &spec["trainer"];
+}
+
+/// `spec.trainer`: an image, at least one node, one process per node, none
+/// of the variables the torch plugin reserves.
+fn trainer_rules(doc: &Value, trainer: &Value, out: &mut Vec<Finding>) {
     if trainer["image"]
         .as_str()
         .is_none_or(|i| i.trim().is_empty())
@@ -337,31 +366,32 @@ fn trainjob_rules(doc: &Value) -> Vec<Finding> {
             ));
         }
     }
-    if rref["name"].as_str() == Some(TORCH_RUNTIME) {
-        for patch in spec["runtimePatches"].as_array().into_iter().flatten() {
-            let rjobs = &patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"];
-            for rj in rjobs.as_array().into_iter().flatten() {
-                if rj["name"] != TRAINJOB_NODE {
+}
+
+/// Patches of the torch runtime may only touch its one replicated job and container.
+fn runtime_patch_rules(doc: &Value, spec: &Value, out: &mut Vec<Finding>) {
+    for patch in spec["runtimePatches"].as_array().into_iter().flatten() {
+        let rjobs = &patch["trainingRuntimeSpec"]["template"]["spec"]["replicatedJobs"];
+        for rj in rjobs.as_array().into_iter().flatten() {
+            if rj["name"] != TRAINJOB_NODE {
+                out.push(finding(
+                    "operator/runtime-patch",
+                    doc,
+                    format!("runtime patch of replicated job {}: {TORCH_RUNTIME} has only {TRAINJOB_NODE:?}", rj["name"]),
+                ));
+            }
+            let pod = &rj["template"]["spec"]["template"]["spec"];
+            for c in pod["containers"].as_array().into_iter().flatten() {
+                if c["name"] != TRAINJOB_NODE {
                     out.push(finding(
                         "operator/runtime-patch",
                         doc,
-                        format!("runtime patch of replicated job {}: {TORCH_RUNTIME} has only {TRAINJOB_NODE:?}", rj["name"]),
+                        format!("runtime patch of container {}: {TORCH_RUNTIME}'s container is {TRAINJOB_NODE:?}", c["name"]),
                     ));
-                }
-                let pod = &rj["template"]["spec"]["template"]["spec"];
-                for c in pod["containers"].as_array().into_iter().flatten() {
-                    if c["name"] != TRAINJOB_NODE {
-                        out.push(finding(
-                            "operator/runtime-patch",
-                            doc,
-                            format!("runtime patch of container {}: {TORCH_RUNTIME}'s container is {TRAINJOB_NODE:?}", c["name"]),
-                        ));
-                    }
                 }
             }
         }
     }
-    out
 }
 
 // ---------------------------------------------------------------------------
@@ -708,203 +738,285 @@ pub fn var_refs(s: &str) -> Vec<String> {
 /// = a Service with that port; s3:// bucket = one the bucket Job creates).
 pub fn cross_references(docs: &[Value]) -> Vec<Finding> {
     let idx = Index::new(docs);
-    let mut out = Vec::new();
     let pods: Vec<PodView> = docs
         .iter()
         .enumerate()
         .flat_map(|(i, d)| pod_templates(i, d))
         .collect();
-
+    let mut out = Vec::new();
     for pod in &pods {
-        let doc = &docs[pod.doc_index];
-        let ns = pod.namespace.as_str();
-        let at = |what: String| {
-            if pod.path.is_empty() {
-                what
-            } else {
-                format!("{}: {what}", pod.path)
-            }
+        let place = PodPlace {
+            idx: &idx,
+            doc: &docs[pod.doc_index],
+            pod,
         };
-        let spec = &pod.spec;
-        // ServiceAccount
-        if let Some(sa) = spec["serviceAccountName"].as_str() {
-            if sa != "default" && idx.get("ServiceAccount", ns, sa).is_none() {
-                out.push(finding(
-                    "refs/service-account",
-                    doc,
-                    at(format!("ServiceAccount {sa:?} does not exist")),
-                ));
+        pod_references(&place, &mut out);
+    }
+    service_references(&idx, &pods, &mut out);
+    statefulset_service_references(&idx, &mut out);
+    rbac_references(&idx, &mut out);
+    pdb_references(&idx, &pods, &mut out);
+    out
+}
+
+/// A pod template under check: the objects it may refer to, the document
+/// it is part of, and its path there (which every finding about it names).
+struct PodPlace<'a> {
+    idx: &'a Index<'a>,
+    doc: &'a Value,
+    pod: &'a PodView,
+}
+
+impl PodPlace<'_> {
+    fn ns(&self) -> &str {
+        &self.pod.namespace
+    }
+
+    fn at(&self, what: String) -> String {
+        if self.pod.path.is_empty() {
+            what
+        } else {
+            format!("{}: {what}", self.pod.path)
+        }
+    }
+
+    fn report(&self, rule: &'static str, what: String, out: &mut Vec<Finding>) {
+        out.push(finding(rule, self.doc, self.at(what)));
+    }
+}
+
+fn pod_references(place: &PodPlace, out: &mut Vec<Finding>) {
+    service_account_reference(place, out);
+    let volume_names = volume_references(place, out);
+    for c in containers(&place.pod.spec) {
+        let cname = c["name"].as_str().unwrap_or_default();
+        volume_mount_references(place, c, cname, &volume_names, out);
+        env_key_references(place, c, cname, out);
+        env_from_references(place, c, cname, out);
+        probe_port_references(place, c, cname, out);
+        variable_references(place, c, cname, out);
+        env_url_references(place, c, cname, out);
+    }
+}
+
+fn service_account_reference(place: &PodPlace, out: &mut Vec<Finding>) {
+    if let Some(sa) = place.pod.spec["serviceAccountName"].as_str() {
+        if sa != "default" && place.idx.get("ServiceAccount", place.ns(), sa).is_none() {
+            place.report(
+                "refs/service-account",
+                format!("ServiceAccount {sa:?} does not exist"),
+                out,
+            );
+        }
+    }
+}
+
+/// Checks the Secrets, ConfigMaps and claims the pod's volumes name, and
+/// returns the names its containers may mount (volumes and claim templates).
+fn volume_references(place: &PodPlace, out: &mut Vec<Finding>) -> BTreeSet<String> {
+    let (idx, ns) = (place.idx, place.ns());
+    let mut volume_names: BTreeSet<String> = place.pod.claim_templates.iter().cloned().collect();
+    for v in place.pod.spec["volumes"].as_array().into_iter().flatten() {
+        let vname = v["name"].as_str().unwrap_or_default();
+        volume_names.insert(vname.to_string());
+        if let Some(s) = v["secret"]["secretName"].as_str() {
+            if v["secret"]["optional"] != true && idx.get("Secret", ns, s).is_none() {
+                place.report(
+                    "refs/secret",
+                    format!("volume {vname}: Secret {s:?} does not exist"),
+                    out,
+                );
             }
         }
-        // Volumes
-        let mut volume_names: BTreeSet<String> = pod.claim_templates.iter().cloned().collect();
-        for v in spec["volumes"].as_array().into_iter().flatten() {
-            let vname = v["name"].as_str().unwrap_or_default();
-            volume_names.insert(vname.to_string());
-            if let Some(s) = v["secret"]["secretName"].as_str() {
-                if v["secret"]["optional"] != true && idx.get("Secret", ns, s).is_none() {
-                    out.push(finding(
-                        "refs/secret",
-                        doc,
-                        at(format!("volume {vname}: Secret {s:?} does not exist")),
-                    ));
-                }
-            }
-            if let Some(c) = v["configMap"]["name"].as_str() {
-                if v["configMap"]["optional"] != true && idx.get("ConfigMap", ns, c).is_none() {
-                    out.push(finding(
-                        "refs/configmap",
-                        doc,
-                        at(format!("volume {vname}: ConfigMap {c:?} does not exist")),
-                    ));
-                }
-            }
-            if let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str() {
-                if idx.get("PersistentVolumeClaim", ns, c).is_none() {
-                    out.push(finding(
-                        "refs/pvc",
-                        doc,
-                        at(format!(
-                            "volume {vname}: PersistentVolumeClaim {c:?} does not exist"
-                        )),
-                    ));
-                }
+        if let Some(c) = v["configMap"]["name"].as_str() {
+            if v["configMap"]["optional"] != true && idx.get("ConfigMap", ns, c).is_none() {
+                place.report(
+                    "refs/configmap",
+                    format!("volume {vname}: ConfigMap {c:?} does not exist"),
+                    out,
+                );
             }
         }
-        for c in containers(spec) {
-            let cname = c["name"].as_str().unwrap_or_default();
-            for m in c["volumeMounts"].as_array().into_iter().flatten() {
-                let mname = m["name"].as_str().unwrap_or_default();
-                if !volume_names.contains(mname) {
-                    out.push(finding(
-                        "refs/volume-mount",
-                        doc,
-                        at(format!(
-                            "container {cname}: volumeMount {mname:?} names no volume"
-                        )),
-                    ));
-                }
+        if let Some(c) = v["persistentVolumeClaim"]["claimName"].as_str() {
+            if idx.get("PersistentVolumeClaim", ns, c).is_none() {
+                place.report(
+                    "refs/pvc",
+                    format!("volume {vname}: PersistentVolumeClaim {c:?} does not exist"),
+                    out,
+                );
             }
-            // env / envFrom references
-            for e in c["env"].as_array().into_iter().flatten() {
-                let ename = e["name"].as_str().unwrap_or_default();
-                for (kind, field, rule) in [
-                    ("Secret", "secretKeyRef", "refs/secret"),
-                    ("ConfigMap", "configMapKeyRef", "refs/configmap"),
-                ] {
-                    let r = &e["valueFrom"][field];
-                    if r.is_null() || r["optional"] == true {
-                        continue;
-                    }
-                    let rname = r["name"].as_str().unwrap_or_default();
-                    let key = r["key"].as_str().unwrap_or_default();
-                    match idx.data_keys(kind, ns, rname) {
-                        None => out.push(finding(rule, doc, at(format!("container {cname}: env {ename}: {kind} {rname:?} does not exist")))),
-                        Some(keys) if !keys.iter().any(|k| k == key) => out.push(finding(
-                            rule,
-                            doc,
-                            at(format!("container {cname}: env {ename}: {kind} {rname:?} has no key {key:?}")),
-                        )),
-                        _ => {}
-                    }
-                }
+        }
+    }
+    volume_names
+}
+
+fn volume_mount_references(
+    place: &PodPlace,
+    c: &Value,
+    cname: &str,
+    volume_names: &BTreeSet<String>,
+    out: &mut Vec<Finding>,
+) {
+    for m in c["volumeMounts"].as_array().into_iter().flatten() {
+        let mname = m["name"].as_str().unwrap_or_default();
+        if !volume_names.contains(mname) {
+            place.report(
+                "refs/volume-mount",
+                format!("container {cname}: volumeMount {mname:?} names no volume"),
+                out,
+            );
+        }
+    }
+}
+
+/// `env[].valueFrom` Secret and ConfigMap keys (unless optional).
+fn env_key_references(place: &PodPlace, c: &Value, cname: &str, out: &mut Vec<Finding>) {
+    for e in c["env"].as_array().into_iter().flatten() {
+        let ename = e["name"].as_str().unwrap_or_default();
+        for (kind, field, rule) in [
+            ("Secret", "secretKeyRef", "refs/secret"),
+            ("ConfigMap", "configMapKeyRef", "refs/configmap"),
+        ] {
+            let r = &e["valueFrom"][field];
+            if r.is_null() || r["optional"] == true {
+                continue;
             }
-            for from in c["envFrom"].as_array().into_iter().flatten() {
-                for (kind, field, rule) in [
-                    ("Secret", "secretRef", "refs/secret"),
-                    ("ConfigMap", "configMapRef", "refs/configmap"),
-                ] {
-                    let r = &from[field];
-                    if r.is_null() || r["optional"] == true {
-                        continue;
-                    }
-                    let rname = r["name"].as_str().unwrap_or_default();
-                    if idx.get(kind, ns, rname).is_none() {
-                        out.push(finding(
-                            rule,
-                            doc,
-                            at(format!(
-                                "container {cname}: envFrom {kind} {rname:?} does not exist"
-                            )),
-                        ));
-                    }
-                }
+            let rname = r["name"].as_str().unwrap_or_default();
+            let key = r["key"].as_str().unwrap_or_default();
+            match place.idx.data_keys(kind, place.ns(), rname) {
+                None => place.report(
+                    rule,
+                    format!("container {cname}: env {ename}: {kind} {rname:?} does not exist"),
+                    out,
+                ),
+                Some(keys) if !keys.iter().any(|k| k == key) => place.report(
+                    rule,
+                    format!("container {cname}: env {ename}: {kind} {rname:?} has no key {key:?}"),
+                    out,
+                ),
+                _ => {}
             }
-            // Probe ports by name
-            let port_names: BTreeSet<&str> = c["ports"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|p| p["name"].as_str())
-                .collect();
-            for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
-                for handler in ["httpGet", "tcpSocket"] {
-                    if let Some(p) = c[probe][handler]["port"].as_str() {
-                        if !port_names.contains(p) {
-                            out.push(finding("refs/probe-port", doc, at(format!("container {cname}: {probe} port {p:?} is not a port of the container"))));
-                        }
-                    }
-                }
+        }
+    }
+}
+
+/// `envFrom` Secrets and ConfigMaps (unless optional).
+fn env_from_references(place: &PodPlace, c: &Value, cname: &str, out: &mut Vec<Finding>) {
+    for from in c["envFrom"].as_array().into_iter().flatten() {
+        for (kind, field, rule) in [
+            ("Secret", "secretRef", "refs/secret"),
+            ("ConfigMap", "configMapRef", "refs/configmap"),
+        ] {
+            let r = &from[field];
+            if r.is_null() || r["optional"] == true {
+                continue;
             }
-            // $(VAR) references and URLs
-            let env = resolve_env(&idx, ns, c);
-            let mut defined: BTreeSet<String> = BTreeSet::new();
-            for from in c["envFrom"].as_array().into_iter().flatten() {
-                let prefix = from["prefix"].as_str().unwrap_or_default();
-                for (kind, field) in [("ConfigMap", "configMapRef"), ("Secret", "secretRef")] {
-                    if let Some(n) = from[field]["name"].as_str() {
-                        for k in idx.data_keys(kind, ns, n).unwrap_or_default() {
-                            defined.insert(format!("{prefix}{k}"));
-                        }
-                    }
-                }
+            let rname = r["name"].as_str().unwrap_or_default();
+            if place.idx.get(kind, place.ns(), rname).is_none() {
+                place.report(
+                    rule,
+                    format!("container {cname}: envFrom {kind} {rname:?} does not exist"),
+                    out,
+                );
             }
-            for e in c["env"].as_array().into_iter().flatten() {
-                let ename = e["name"].as_str().unwrap_or_default();
-                if let Some(v) = e["value"].as_str() {
-                    for r in var_refs(v) {
-                        if !defined.contains(&r) {
-                            out.push(finding("refs/env-var", doc, at(format!(
-                                "container {cname}: env {ename} refers to $({r}), which is not defined before it (Kubernetes leaves it unexpanded)"
-                            ))));
-                        }
-                    }
-                }
-                defined.insert(ename.to_string());
-            }
-            for field in ["command", "args"] {
-                for a in c[field]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                {
-                    for r in var_refs(a) {
-                        if !defined.contains(&r) {
-                            out.push(finding("refs/env-var", doc, at(format!(
-                                "container {cname}: {field} refers to $({r}), which is not a variable of the container"
-                            ))));
-                        }
-                    }
-                }
-            }
-            for (vname, (value, _)) in &env {
-                if value.contains("://") && !value.contains("$(") {
-                    check_url(
-                        &idx,
-                        docs,
-                        doc,
-                        ns,
-                        &at(format!("container {cname}: env {vname}")),
-                        value,
-                        &mut out,
+        }
+    }
+}
+
+/// Probes that name their port must name one of the container's ports.
+fn probe_port_references(place: &PodPlace, c: &Value, cname: &str, out: &mut Vec<Finding>) {
+    let port_names: BTreeSet<&str> = c["ports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    for probe in ["readinessProbe", "livenessProbe", "startupProbe"] {
+        for handler in ["httpGet", "tcpSocket"] {
+            if let Some(p) = c[probe][handler]["port"].as_str() {
+                if !port_names.contains(p) {
+                    place.report(
+                        "refs/probe-port",
+                        format!(
+                            "container {cname}: {probe} port {p:?} is not a port of the container"
+                        ),
+                        out,
                     );
                 }
             }
         }
     }
+}
 
-    // Services: selector and target ports
+/// `$(VAR)` in an env value must name a variable defined before it (envFrom
+/// first, then env in order); in command and args, any of the container's.
+fn variable_references(place: &PodPlace, c: &Value, cname: &str, out: &mut Vec<Finding>) {
+    let mut defined = env_from_names(place.idx, place.ns(), c);
+    for e in c["env"].as_array().into_iter().flatten() {
+        let ename = e["name"].as_str().unwrap_or_default();
+        if let Some(v) = e["value"].as_str() {
+            for r in var_refs(v) {
+                if !defined.contains(&r) {
+                    place.report("refs/env-var", format!(
+                        "container {cname}: env {ename} refers to $({r}), which is not defined before it (Kubernetes leaves it unexpanded)"
+                    ), out);
+                }
+            }
+        }
+        defined.insert(ename.to_string());
+    }
+    for field in ["command", "args"] {
+        for a in c[field]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            for r in var_refs(a) {
+                if !defined.contains(&r) {
+                    place.report("refs/env-var", format!(
+                        "container {cname}: {field} refers to $({r}), which is not a variable of the container"
+                    ), out);
+                }
+            }
+        }
+    }
+}
+
+/// The variables a container's envFrom defines (with their prefix).
+fn env_from_names(idx: &Index, ns: &str, c: &Value) -> BTreeSet<String> {
+    let mut defined = BTreeSet::new();
+    for from in c["envFrom"].as_array().into_iter().flatten() {
+        let prefix = from["prefix"].as_str().unwrap_or_default();
+        for (kind, field) in [("ConfigMap", "configMapRef"), ("Secret", "secretRef")] {
+            if let Some(n) = from[field]["name"].as_str() {
+                for k in idx.data_keys(kind, ns, n).unwrap_or_default() {
+                    defined.insert(format!("{prefix}{k}"));
+                }
+            }
+        }
+    }
+    defined
+}
+
+/// URLs in the resolved environment (those left with a `$(` cannot be read).
+fn env_url_references(place: &PodPlace, c: &Value, cname: &str, out: &mut Vec<Finding>) {
+    let env = resolve_env(place.idx, place.ns(), c);
+    for (vname, (value, _)) in &env {
+        if value.contains("://") && !value.contains("$(") {
+            check_url(
+                place,
+                &place.at(format!("container {cname}: env {vname}")),
+                value,
+                out,
+            );
+        }
+    }
+}
+
+/// A Service's selector must match a pod template of its namespace, and
+/// its target ports must be ports of every template it matches.
+fn service_references(idx: &Index, pods: &[PodView], out: &mut Vec<Finding>) {
     for svc in idx.of_kind("Service") {
         let ns = namespace_of(svc);
         let Some(selector) = svc["spec"]["selector"]
@@ -929,40 +1041,53 @@ pub fn cross_references(docs: &[Value]) -> Vec<Finding> {
             continue;
         }
         for port in svc["spec"]["ports"].as_array().into_iter().flatten() {
-            let target = if port["targetPort"].is_null() {
-                &port["port"]
-            } else {
-                &port["targetPort"]
-            };
-            for p in &matched {
-                let cports: Vec<&Value> = p.spec["containers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|c| c["ports"].as_array().into_iter().flatten())
-                    .collect();
-                let ok = match target {
-                    Value::String(name) => cports.iter().any(|cp| cp["name"] == name.as_str()),
-                    Value::Number(n) => cports
-                        .iter()
-                        .any(|cp| cp["containerPort"].as_i64() == n.as_i64()),
-                    _ => false,
-                };
-                if !ok {
-                    out.push(finding(
-                        "refs/service-target-port",
-                        svc,
-                        format!(
-                            "targetPort {target} is not a port of {} ({})",
-                            describe(&docs[p.doc_index]),
-                            p.path
-                        ),
-                    ));
-                }
-            }
+            service_target_port(idx.docs, svc, port, &matched, out);
         }
     }
-    // StatefulSet governing Service
+}
+
+fn service_target_port(
+    docs: &[Value],
+    svc: &Value,
+    port: &Value,
+    matched: &[&PodView],
+    out: &mut Vec<Finding>,
+) {
+    let target = if port["targetPort"].is_null() {
+        &port["port"]
+    } else {
+        &port["targetPort"]
+    };
+    for p in matched {
+        let cports: Vec<&Value> = p.spec["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+            .collect();
+        let ok = match target {
+            Value::String(name) => cports.iter().any(|cp| cp["name"] == name.as_str()),
+            Value::Number(n) => cports
+                .iter()
+                .any(|cp| cp["containerPort"].as_i64() == n.as_i64()),
+            _ => false,
+        };
+        if !ok {
+            out.push(finding(
+                "refs/service-target-port",
+                svc,
+                format!(
+                    "targetPort {target} is not a port of {} ({})",
+                    describe(&docs[p.doc_index]),
+                    p.path
+                ),
+            ));
+        }
+    }
+}
+
+/// A StatefulSet's serviceName must be a headless Service.
+fn statefulset_service_references(idx: &Index, out: &mut Vec<Finding>) {
     for sts in idx.of_kind("StatefulSet") {
         let ns = namespace_of(sts);
         if let Some(name) = sts["spec"]["serviceName"].as_str() {
@@ -981,7 +1106,10 @@ pub fn cross_references(docs: &[Value]) -> Vec<Finding> {
             }
         }
     }
-    // RBAC
+}
+
+/// A RoleBinding's Role and ServiceAccount subjects must exist.
+fn rbac_references(idx: &Index, out: &mut Vec<Finding>) {
     for rb in idx.of_kind("RoleBinding") {
         let ns = namespace_of(rb);
         let role = &rb["roleRef"];
@@ -1009,7 +1137,10 @@ pub fn cross_references(docs: &[Value]) -> Vec<Finding> {
             }
         }
     }
-    // PodDisruptionBudget selectors
+}
+
+/// A PodDisruptionBudget's selector must match a pod template.
+fn pdb_references(idx: &Index, pods: &[PodView], out: &mut Vec<Finding>) {
     for pdb in idx.of_kind("PodDisruptionBudget") {
         let ns = namespace_of(pdb);
         let sel = pdb["spec"]["selector"]["matchLabels"]
@@ -1027,7 +1158,6 @@ pub fn cross_references(docs: &[Value]) -> Vec<Finding> {
             ));
         }
     }
-    out
 }
 
 /// In-cluster DNS forms: `svc`, `svc.ns`, `svc.ns.svc`, `svc.ns.svc.cluster.local`.
@@ -1043,21 +1173,16 @@ fn cluster_service(idx: &Index, host: &str, ns: &str) -> Option<(String, String)
     }
 }
 
-fn check_url(
-    idx: &Index,
-    docs: &[Value],
-    doc: &Value,
-    ns: &str,
-    what: &str,
-    value: &str,
-    out: &mut Vec<Finding>,
-) {
+/// A URL in a container's environment (`what` names the variable): an
+/// s3:// bucket must be created by the stack, an http(s) or postgres host
+/// inside the cluster must be a Service with the URL's port.
+fn check_url(place: &PodPlace, what: &str, value: &str, out: &mut Vec<Finding>) {
     let url = match url::Url::parse(value) {
         Ok(u) => u,
         Err(e) => {
             out.push(finding(
                 "refs/env-url",
-                doc,
+                place.doc,
                 format!("{what}: {value:?} is not a URL: {e}"),
             ));
             return;
@@ -1070,28 +1195,7 @@ fn check_url(
         .unwrap_or_default()
         .to_string();
     if scheme == "s3" {
-        let bucket = url.host_str().unwrap_or_default();
-        let bucket_jobs: Vec<&Value> = docs
-            .iter()
-            .filter(|d| {
-                d["kind"] == "Job"
-                    && namespace_of(d) == ns
-                    && d["metadata"]["labels"]["app.kubernetes.io/component"] == "buckets"
-            })
-            .collect();
-        for job in &bucket_jobs {
-            let script = job["spec"]["template"]["spec"]["containers"].to_string();
-            if !script.contains(bucket) {
-                out.push(finding(
-                    "refs/bucket",
-                    doc,
-                    format!(
-                        "{what}: bucket {bucket:?} is not created by {}",
-                        describe(job)
-                    ),
-                ));
-            }
-        }
+        bucket_reference(place, what, url.host_str().unwrap_or_default(), out);
         return;
     }
     let default_port = match scheme.as_str() {
@@ -1100,6 +1204,46 @@ fn check_url(
         "postgres" | "postgresql" => 5432,
         _ => return,
     };
+    service_url_reference(place, what, value, &url, default_port, out);
+}
+
+/// Every bucket Job of the namespace must create `bucket`.
+fn bucket_reference(place: &PodPlace, what: &str, bucket: &str, out: &mut Vec<Finding>) {
+    let ns = place.ns();
+    let bucket_jobs: Vec<&Value> = place
+        .idx
+        .docs
+        .iter()
+        .filter(|d| {
+            d["kind"] == "Job"
+                && namespace_of(d) == ns
+                && d["metadata"]["labels"]["app.kubernetes.io/component"] == "buckets"
+        })
+        .collect();
+    for job in &bucket_jobs {
+        let script = job["spec"]["template"]["spec"]["containers"].to_string();
+        if !script.contains(bucket) {
+            out.push(finding(
+                "refs/bucket",
+                place.doc,
+                format!(
+                    "{what}: bucket {bucket:?} is not created by {}",
+                    describe(job)
+                ),
+            ));
+        }
+    }
+}
+
+fn service_url_reference(
+    place: &PodPlace,
+    what: &str,
+    value: &str,
+    url: &url::Url,
+    default_port: i64,
+    out: &mut Vec<Finding>,
+) {
+    let doc = place.doc;
     let Some(host) = url.host_str() else {
         out.push(finding(
             "refs/env-url",
@@ -1116,11 +1260,11 @@ fn check_url(
         ));
         return;
     }
-    let Some((svc, svc_ns)) = cluster_service(idx, host, ns) else {
+    let Some((svc, svc_ns)) = cluster_service(place.idx, host, place.ns()) else {
         return; // outside the cluster (a managed service): nothing to check here
     };
     let port = url.port().map(i64::from).unwrap_or(default_port);
-    match idx.get("Service", &svc_ns, &svc) {
+    match place.idx.get("Service", &svc_ns, &svc) {
         None => out.push(finding(
             "refs/env-url",
             doc,

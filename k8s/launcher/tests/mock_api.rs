@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ferroflow_k8s::follow::{follow, FollowOptions, JobKind, JobRef, Phase, Reporter};
+use ferroflow_k8s::follow::{follow, FollowOptions, JobKind, JobRef, Outcome, Phase, Reporter};
 use ferroflow_k8s::render::{self, JobOptions};
 use ferroflow_k8s::submit::{self, SubmitArgs};
 use futures::channel::mpsc as fmpsc;
@@ -375,27 +375,26 @@ async fn watch_to_failed_across_a_renewed_watch() {
     );
 }
 
-#[tokio::test]
-async fn follows_the_master_log_while_the_job_runs() {
-    let (client, mut handle) = mock();
-    let rec = Recorder::default();
-    let task = {
-        let mut rec = rec.clone();
-        tokio::spawn(async move {
-            follow(
-                client,
-                &job_ref(JobKind::PyTorchJob),
-                &quick(true),
-                &mut rec,
-            )
-            .await
-        })
-    };
+type LineSender = fmpsc::UnboundedSender<Result<Frame<Bytes>, Infallible>>;
+
+/// `follow` with logs on a task of its own, reporting to (a clone of) `rec`.
+fn spawn_follow(
+    client: Client,
+    kind: JobKind,
+    rec: &Recorder,
+) -> tokio::task::JoinHandle<anyhow::Result<Outcome>> {
+    let mut rec = rec.clone();
+    tokio::spawn(async move { follow(client, &job_ref(kind), &quick(true), &mut rec).await })
+}
+
+/// Serves a running PyTorchJob's start: the job, its watch, the master pod
+/// and its log; returns the open watch and log streams.
+async fn serve_running_pytorchjob(handle: &mut Handle) -> (LineSender, LineSender) {
     // Requests come from two tasks (job watch, log loop) in any order.
     let mut watch_tx = None;
     let mut log_tx = None;
     while watch_tx.is_none() || log_tx.is_none() {
-        let (method, uri, _, send) = next(&mut handle).await;
+        let (method, uri, _, send) = next(handle).await;
         assert_eq!(method, Method::GET);
         if uri == format!("{JOBS}/mnist-ddp") {
             send.send_response(reply(
@@ -423,7 +422,15 @@ async fn follows_the_master_log_while_the_job_runs() {
             panic!("unexpected request {uri}");
         }
     }
-    let (watch_tx, log_tx) = (watch_tx.unwrap(), log_tx.unwrap());
+    (watch_tx.unwrap(), log_tx.unwrap())
+}
+
+#[tokio::test]
+async fn follows_the_master_log_while_the_job_runs() {
+    let (client, mut handle) = mock();
+    let rec = Recorder::default();
+    let task = spawn_follow(client, JobKind::PyTorchJob, &rec);
+    let (watch_tx, log_tx) = serve_running_pytorchjob(&mut handle).await;
     send_line(
         &log_tx,
         "process group: 3 ranks over gloo at mnist-ddp-master-0:23456",
@@ -487,12 +494,7 @@ async fn follows_the_master_log_while_the_job_runs() {
 async fn log_follow_reattaches_after_a_container_restart_and_finds_trainjob_pods() {
     let (client, mut handle) = mock();
     let rec = Recorder::default();
-    let task = {
-        let mut rec = rec.clone();
-        tokio::spawn(async move {
-            follow(client, &job_ref(JobKind::TrainJob), &quick(true), &mut rec).await
-        })
-    };
+    let task = spawn_follow(client, JobKind::TrainJob, &rec);
     let master = "mnist-ddp-node-0-0-x7k2q";
     let mut watch_tx = None;
     let mut logs_served = 0;
