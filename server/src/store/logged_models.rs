@@ -57,7 +57,7 @@ pub struct LoggedModelQuery {
 
 /// A check of the run tag value [`LogModelHistoryStore::record_logged_model`]
 /// is about to write; an error refuses the write.
-pub type HistoryCheck = dyn Fn(&str) -> ApiResult<()> + Send + Sync;
+pub type HistoryCheck<'a> = dyn Fn(&str) -> ApiResult<()> + Send + Sync + 'a;
 
 /// Everything the logged-model handlers need: one trait per part, each
 /// implemented next to its SQL (`store/sql/logged_models/`).
@@ -121,6 +121,6 @@ pub trait LogModelHistoryStore: Send + Sync + 'static {
         &self,
         run_id: &str,
         model: Map<String, Value>,
-        check: &HistoryCheck,
+        check: &HistoryCheck<'_>,
     ) -> ApiResult<()>;
 }

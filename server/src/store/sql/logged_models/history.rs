@@ -17,7 +17,7 @@ impl LogModelHistoryStore for SqlStore {
         &self,
         run_id: &str,
         model: Map<String, Value>,
-        check: &HistoryCheck,
+        check: &HistoryCheck<'_>,
     ) -> ApiResult<()> {
         let mut tx = self.writer.begin().await?;
         let mut q = Sql::new("SELECT lifecycle_stage FROM runs WHERE run_uuid = ");
