@@ -615,7 +615,11 @@ def test_param_overwrite(api, run_id):
                  message=f"Changing param values is not allowed. Param with key='lr' was already logged "
                          f"with value='0.01' for run ID='{run_id}'. Attempted logging new value '0.02'.")
     r = api.post(f"{API}/runs/log-batch", {"run_id": run_id, "params": [{"key": "lr", "value": "0.03"}]})
-    assert_error(r, 400, "INVALID_PARAMETER_VALUE", startswith="Changing param values is not allowed.")
+    # log-batch lists every changed param as a Python list of dicts.
+    assert_error(r, 400, "INVALID_PARAMETER_VALUE",
+                 message="Changing param values is not allowed. Params were already "
+                         f"logged='[{{'key': 'lr', 'old_value': '0.01', 'new_value': '0.03'}}]' "
+                         f"for run ID='{run_id}'.")
     params = api.get_run(run_id)["data"]["params"]
     assert params == [{"key": "lr", "value": "0.01"}]
 

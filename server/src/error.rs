@@ -476,11 +476,18 @@ impl From<sqlx::Error> for ApiError {
             return ApiError::already_exists(key.message).with_source(err);
         }
         if let sqlx::Error::Database(db) = &err {
-            // SQLSTATE classes: 22001 string too long (PG), 5/517/"database
-            // is locked" busy (SQLite).
+            // SQLSTATE classes: 22001 string too long, 22021 NUL in text
+            // (PG); 5/517/"database is locked" busy (SQLite).
             let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
             let text = db.message().to_string();
-            let mapped = if code.starts_with("22")
+            let mapped = if code == "22021" {
+                // PostgreSQL's text cannot hold NUL (Rust strings are valid
+                // UTF-8, so this is the only character it refuses): a value
+                // the client sent, not a server fault, and no driver text.
+                Some(ApiError::invalid_parameter(
+                    "Strings may not contain NUL (0x00) characters on this database.",
+                ))
+            } else if code.starts_with("22")
                 || db.is_check_violation()
                 || db.is_foreign_key_violation()
             {

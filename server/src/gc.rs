@@ -591,58 +591,13 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
     let mut run_ids_to_delete = run_ids.unwrap_or_else(|| deleted_runs_older.clone());
     let deleted_runs_older: HashSet<String> = deleted_runs_older.into_iter().collect();
 
-    let deleted_models: HashSet<String> = store
-        .gc_deleted_logged_model_ids(0)
-        .await?
-        .into_iter()
-        .collect();
     let deleted_models_older = store.gc_deleted_logged_model_ids(time_delta).await?;
     let model_ids_to_delete = model_ids.unwrap_or_else(|| deleted_models_older.clone());
     let deleted_models_older: HashSet<String> = deleted_models_older.into_iter().collect();
 
     let threshold = crate::store::sql::now_millis() - time_delta;
-    let experiment_ids_to_delete = match experiment_ids.filter(|ids| !ids.is_empty()) {
-        Some(ids) => {
-            let ids = dedup(ids);
-            let mut experiments = Vec::new();
-            for id in &ids {
-                experiments.push(store.gc_experiment(id).await?);
-            }
-            let not_deleted: Vec<&str> = experiments
-                .iter()
-                .filter(|e| e.lifecycle_stage != "deleted")
-                .map(|e| e.experiment_id.as_str())
-                .collect();
-            if !not_deleted.is_empty() {
-                return Err(GcError(format!(
-                    "Experiments {} are not in the deleted lifecycle stage. Only experiments in \
-                     the deleted lifecycle stage can be hard-deleted.",
-                    crate::pycompat::repr_str_list(&not_deleted)
-                )));
-            }
-            if let Some(o) = age_check {
-                let too_new: Vec<&str> = experiments
-                    .iter()
-                    .filter(|e| e.last_update_time.is_none_or(|t| t >= threshold))
-                    .map(|e| e.experiment_id.as_str())
-                    .collect();
-                if !too_new.is_empty() {
-                    return Err(GcError(format!(
-                        "Experiments {} are not older than the required age. Only experiments \
-                         older than {} can be deleted.",
-                        crate::pycompat::repr_str_list(&too_new),
-                        o.text
-                    )));
-                }
-            }
-            ids
-        }
-        None => {
-            store
-                .gc_deleted_experiment_ids(age_check.map(|_| threshold))
-                .await?
-        }
-    };
+    let experiment_ids_to_delete =
+        experiments_to_delete(store, experiment_ids, age_check, threshold).await?;
     for id in &experiment_ids_to_delete {
         run_ids_to_delete.extend(
             store
@@ -653,8 +608,100 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
         );
     }
 
+    let runs = plan_runs(
+        store,
+        stores,
+        run_ids_to_delete,
+        &deleted_runs_older,
+        age_check,
+    )
+    .await?;
+    let models = plan_models(
+        store,
+        stores,
+        model_ids_to_delete,
+        &deleted_models_older,
+        age_check,
+    )
+    .await?;
+    let experiments =
+        plan_experiments(store, stores, &experiment_ids_to_delete, &runs, &models).await?;
+
+    let job_ids = parse_id_list(args.job_ids.as_deref());
+    let jobs = if args.jobs || job_ids.is_some() {
+        store
+            .gc_finalized_job_ids(time_delta, job_ids.as_deref())
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(Plan {
+        runs,
+        models,
+        experiments,
+        jobs,
+    })
+}
+
+/// The experiments to delete: those named (each must be deleted, and old
+/// enough under `--older-than`), else every deleted one old enough.
+async fn experiments_to_delete(
+    store: &SqlStore,
+    experiment_ids: Option<Vec<String>>,
+    age_check: Option<&OlderThan>,
+    threshold: i64,
+) -> GcResult<Vec<String>> {
+    let Some(ids) = experiment_ids.filter(|ids| !ids.is_empty()) else {
+        return Ok(store
+            .gc_deleted_experiment_ids(age_check.map(|_| threshold))
+            .await?);
+    };
+    let ids = dedup(ids);
+    let mut experiments = Vec::new();
+    for id in &ids {
+        experiments.push(store.gc_experiment(id).await?);
+    }
+    let not_deleted: Vec<&str> = experiments
+        .iter()
+        .filter(|e| e.lifecycle_stage != "deleted")
+        .map(|e| e.experiment_id.as_str())
+        .collect();
+    if !not_deleted.is_empty() {
+        return Err(GcError(format!(
+            "Experiments {} are not in the deleted lifecycle stage. Only experiments in \
+             the deleted lifecycle stage can be hard-deleted.",
+            crate::pycompat::repr_str_list(&not_deleted)
+        )));
+    }
+    if let Some(o) = age_check {
+        let too_new: Vec<&str> = experiments
+            .iter()
+            .filter(|e| e.last_update_time.is_none_or(|t| t >= threshold))
+            .map(|e| e.experiment_id.as_str())
+            .collect();
+        if !too_new.is_empty() {
+            return Err(GcError(format!(
+                "Experiments {} are not older than the required age. Only experiments \
+                 older than {} can be deleted.",
+                crate::pycompat::repr_str_list(&too_new),
+                o.text
+            )));
+        }
+    }
+    Ok(ids)
+}
+
+/// Each run to delete, which must be in the `deleted` stage (and old
+/// enough), with its artifacts.
+async fn plan_runs(
+    store: &SqlStore,
+    stores: &ArtifactStores,
+    run_ids: Vec<String>,
+    deleted_runs_older: &HashSet<String>,
+    age_check: Option<&OlderThan>,
+) -> GcResult<Vec<PlannedRun>> {
     let mut runs = Vec::new();
-    for run_id in dedup(run_ids_to_delete) {
+    for run_id in dedup(run_ids) {
         let run = store.gc_run(&run_id).await?;
         if run.lifecycle_stage != "deleted" {
             return Err(GcError(format!(
@@ -674,9 +721,25 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
         let artifacts = stores.resolve(&format!("run {run_id}"), &run.artifact_uri)?;
         runs.push(PlannedRun { run, artifacts });
     }
+    Ok(runs)
+}
 
+/// Each logged model to delete, which must be in the `deleted` stage (and
+/// old enough), with its artifacts.
+async fn plan_models(
+    store: &SqlStore,
+    stores: &ArtifactStores,
+    model_ids: Vec<String>,
+    deleted_models_older: &HashSet<String>,
+    age_check: Option<&OlderThan>,
+) -> GcResult<Vec<PlannedModel>> {
+    let deleted_models: HashSet<String> = store
+        .gc_deleted_logged_model_ids(0)
+        .await?
+        .into_iter()
+        .collect();
     let mut models = Vec::new();
-    for model_id in dedup(model_ids_to_delete) {
+    for model_id in dedup(model_ids) {
         let model = store.gc_logged_model(&model_id).await?;
         if !deleted_models.contains(&model_id) {
             return Err(GcError(format!(
@@ -699,15 +762,27 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
         )?;
         models.push(PlannedModel { model, artifacts });
     }
+    Ok(models)
+}
 
-    let planned_runs: HashSet<String> = runs.iter().map(|r| r.run.run_id.clone()).collect();
-    let planned_models: HashSet<String> = models.iter().map(|m| m.model.model_id.clone()).collect();
+/// Each experiment to delete, with the runs and logged models it still
+/// holds that are not planned on their own (their rows and artifacts go
+/// with it).
+async fn plan_experiments(
+    store: &SqlStore,
+    stores: &ArtifactStores,
+    experiment_ids: &[String],
+    runs: &[PlannedRun],
+    models: &[PlannedModel],
+) -> GcResult<Vec<PlannedExperiment>> {
+    let planned_runs: HashSet<&str> = runs.iter().map(|r| r.run.run_id.as_str()).collect();
+    let planned_models: HashSet<&str> = models.iter().map(|m| m.model.model_id.as_str()).collect();
     let mut experiments = Vec::new();
-    for id in &experiment_ids_to_delete {
+    for id in experiment_ids {
         let experiment = store.gc_experiment(id).await?;
         let mut left_runs = Vec::new();
         for run in store.gc_experiment_runs(id, false).await? {
-            if planned_runs.contains(&run.run_id) {
+            if planned_runs.contains(run.run_id.as_str()) {
                 continue;
             }
             let artifacts = stores.resolve(&format!("run {}", run.run_id), &run.artifact_uri)?;
@@ -715,7 +790,7 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
         }
         let mut left_models = Vec::new();
         for model in store.gc_experiment_logged_models(id).await? {
-            if planned_models.contains(&model.model_id) {
+            if planned_models.contains(model.model_id.as_str()) {
                 continue;
             }
             let artifacts = stores.resolve(
@@ -738,21 +813,7 @@ async fn plan(store: &SqlStore, args: &GcArgs, stores: &ArtifactStores) -> GcRes
             artifacts,
         });
     }
-
-    let job_ids = parse_id_list(args.job_ids.as_deref());
-    let jobs = if args.jobs || job_ids.is_some() {
-        store
-            .gc_finalized_job_ids(time_delta, job_ids.as_deref())
-            .await?
-    } else {
-        Vec::new()
-    };
-    Ok(Plan {
-        runs,
-        models,
-        experiments,
-        jobs,
-    })
+    Ok(experiments)
 }
 
 fn artifact_note(uri: &str) -> String {

@@ -4,7 +4,7 @@ use super::{empty, json};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
 use crate::state::AppState;
-use crate::store::{NewMetric, NewRun, Page, RunQuery, RunUpdate};
+use crate::store::{NewMetric, NewRun, Page, ParamValueConflicts, RunQuery, RunUpdate};
 use crate::validation;
 use crate::wire::de::parse_f64;
 use crate::wire::requests::{
@@ -201,7 +201,15 @@ async fn log_param(state: web::Data<AppState>, Msg(req): Msg<LogParam>) -> Resp 
         "",
         state.settings.limits.truncate_long_values,
     )?;
-    state.store.log_batch(&run_id, &[], &[param], &[]).await?;
+    state
+        .store
+        .log_batch(&run_id, &[], &[param], &[])
+        .await
+        .map_err(|err| match err.source_as::<ParamValueConflicts>() {
+            // log-parameter names the one param, log-batch lists them all.
+            Some(conflicts) => ApiError::invalid_parameter(conflicts.single_message()),
+            None => err,
+        })?;
     Ok(empty())
 }
 

@@ -33,6 +33,62 @@ pub struct NewMetric {
     pub dataset_digest: Option<String>,
 }
 
+/// One param a write would change: params are immutable once logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamValueConflict {
+    pub key: String,
+    pub old_value: String,
+    pub new_value: String,
+}
+
+/// The params of one write whose logged values differ, in request order.
+/// MLflow words this differently for `runs/log-batch` (all of them, as a
+/// Python list) and `runs/log-parameter` (the one param), so the store
+/// keeps the facts as the error's source and each route picks its text.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("changed values of logged params")]
+pub struct ParamValueConflicts {
+    pub run_id: String,
+    pub conflicts: Vec<ParamValueConflict>,
+}
+
+impl ParamValueConflicts {
+    /// MLflow's `_log_params` (log-batch): `Params were already
+    /// logged='[{'key': …, 'old_value': …, 'new_value': …}]'`.
+    pub fn batch_message(&self) -> String {
+        use crate::pycompat::repr_str;
+        let items: Vec<String> = self
+            .conflicts
+            .iter()
+            .map(|c| {
+                format!(
+                    "{{'key': {}, 'old_value': {}, 'new_value': {}}}",
+                    repr_str(&c.key),
+                    repr_str(&c.old_value),
+                    repr_str(&c.new_value)
+                )
+            })
+            .collect();
+        format!(
+            "Changing param values is not allowed. Params were already logged='[{}]' for run ID='{}'.",
+            items.join(", "),
+            self.run_id
+        )
+    }
+
+    /// MLflow's `log_param`: the first changed param, values unquoted.
+    pub fn single_message(&self) -> String {
+        match self.conflicts.first() {
+            Some(c) => format!(
+                "Changing param values is not allowed. Param with key='{}' was already logged \
+                 with value='{}' for run ID='{}'. Attempted logging new value '{}'.",
+                c.key, c.old_value, self.run_id, c.new_value
+            ),
+            None => self.batch_message(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewRun {
     pub experiment_id: String,

@@ -262,6 +262,31 @@ async fn run_logging(app: &TestApp) {
         body["message"],
         format!("Changing param values is not allowed. Param with key='lr' was already logged with value='0.01' for run ID='{run_id}'. Attempted logging new value '0.02'.")
     );
+    // log-batch reports every changed param (MLflow's `_log_params`), and
+    // writes nothing of the batch.
+    let (status, body) = app
+        .post(
+            "runs/log-batch",
+            json!({"run_id": run_id, "params": [
+                {"key": "fresh", "value": "1"},
+                {"key": "lr", "value": "it's"},
+            ]}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["message"],
+        format!(
+            "Changing param values is not allowed. Params were already logged='[{{'key': 'lr', \
+             'old_value': '0.01', 'new_value': \"it's\"}}]' for run ID='{run_id}'."
+        )
+    );
+    let (_, body) = app.get(&format!("runs/get?run_id={run_id}")).await;
+    let params = body["run"]["data"]["params"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(params.iter().all(|p| p["key"] != "fresh"), "{params:?}");
 
     // History, with paging.
     let (_, body) = app

@@ -17,6 +17,7 @@ mod observe;
 mod registry;
 mod s3;
 mod schema;
+mod search_fuzz;
 mod settings;
 mod snapshots;
 mod store_errors;

@@ -201,7 +201,7 @@ async fn populate(app: &TestApp) -> String {
             json!({"run_id": run,
             "params": [{"key": "lr", "value": "0.01"}, {"key": "a b", "value": "é"}],
             "metrics": [{"key": "acc", "value": 0.9, "timestamp": 10, "step": 1}],
-            "tags": [{"key": "team", "value": "ml"}, {"key": "%_\\", "value": "'"}]}),
+            "tags": [{"key": "team", "value": "ml"}, {"key": "a_b c", "value": "%_\\'"}]}),
         )
         .await;
     assert_eq!(status, 200, "{body}");

@@ -7,7 +7,9 @@ use super::query::{get_opt_i64, insert_rows, Sql};
 use super::{now_millis, SqlStore};
 use crate::error::{ApiError, ApiResult};
 use crate::search::{decode_page_token, encode_page_token};
-use crate::store::{NewMetric, NewRun, Page, RunQuery, RunStore, RunUpdate};
+use crate::store::{
+    NewMetric, NewRun, Page, ParamValueConflict, ParamValueConflicts, RunQuery, RunStore, RunUpdate,
+};
 use crate::wire::{
     Dataset, DatasetInput, KeyValue, Metric, MetricValue, ModelIo, Run, RunData, RunInfo,
     RunInputs, RunOutputs, RunStatus,
@@ -370,6 +372,121 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Inserts the params the run does not have yet. Params are immutable:
+    /// the same value again is fine; any other value fails the whole write
+    /// with every changed param named ([`ParamValueConflicts`]).
+    async fn insert_new_params(
+        tx: &mut Transaction<'_, Any>,
+        run_id: &str,
+        params: &[KeyValue],
+    ) -> ApiResult<()> {
+        let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
+        let mut q = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
+        q.str(run_id).push(" AND key IN ").str_list(&keys);
+        let existing: HashMap<String, String> = q
+            .query()
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
+            .collect::<Result<_, sqlx::Error>>()?;
+        let mut fresh = Vec::new();
+        let mut conflicts = Vec::new();
+        for p in params {
+            match existing.get(&p.key) {
+                Some(old) if *old != p.value => conflicts.push(ParamValueConflict {
+                    key: p.key.clone(),
+                    old_value: old.clone(),
+                    new_value: p.value.clone(),
+                }),
+                Some(_) => {}
+                None => fresh.push(p),
+            }
+        }
+        if !conflicts.is_empty() {
+            let conflicts = ParamValueConflicts {
+                run_id: run_id.to_string(),
+                conflicts,
+            };
+            return Err(
+                ApiError::invalid_parameter(conflicts.batch_message()).with_source(conflicts)
+            );
+        }
+        insert_rows(
+            tx,
+            "params",
+            &["key", "value", "run_uuid"],
+            "ON CONFLICT (key, run_uuid) DO NOTHING",
+            &fresh,
+            |row, p| {
+                row.str(&p.key).str(&p.value).str(run_id);
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts metric points and moves `latest_metrics` forward.
+    async fn insert_metrics(
+        tx: &mut Transaction<'_, Any>,
+        run_id: &str,
+        metrics: &[NewMetric],
+    ) -> ApiResult<()> {
+        // Identical points (the whole row is the key) are deduplicated.
+        insert_rows(
+            tx,
+            "metrics",
+            &["key", "value", "timestamp", "run_uuid", "step", "is_nan"],
+            "ON CONFLICT DO NOTHING",
+            metrics,
+            |row, m| {
+                let (value, is_nan) = storable_value(m.value);
+                row.str(&m.key)
+                    .f64(value)
+                    .i64(m.timestamp)
+                    .str(run_id)
+                    .i64(m.step)
+                    .bool(is_nan);
+            },
+        )
+        .await?;
+        // The newest point per key in this batch, then one conditional
+        // upsert: the database keeps whichever is newer, so concurrent
+        // writers cannot move `latest_metrics` backwards.
+        let mut latest: Vec<&NewMetric> = Vec::new();
+        for m in metrics {
+            match latest.iter_mut().find(|l| l.key == m.key) {
+                Some(slot) if newer(m, slot) => *slot = m,
+                Some(_) => {}
+                None => latest.push(m),
+            }
+        }
+        latest.sort_by(|a, b| a.key.cmp(&b.key));
+        insert_rows(
+            tx,
+            "latest_metrics",
+            &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
+            "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, \
+             timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan \
+             WHERE excluded.step > latest_metrics.step \
+             OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
+             OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
+                 AND excluded.value > latest_metrics.value)",
+            &latest,
+            |row, m| {
+                let (value, is_nan) = storable_value(m.value);
+                row.str(&m.key)
+                    .f64(value)
+                    .i64(m.timestamp)
+                    .i64(m.step)
+                    .bool(is_nan)
+                    .str(run_id);
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Upserts run tags; `mlflow.runName` also renames the run.
     async fn upsert_tags(
         tx: &mut Transaction<'_, Any>,
@@ -386,7 +503,7 @@ impl SqlStore {
             }
         }
         insert_rows(
-            &mut **tx,
+            tx,
             "tags",
             &["key", "value", "run_uuid"],
             "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value",
@@ -574,100 +691,12 @@ impl RunStore for SqlStore {
         let mut tx = self.writer.begin().await?;
         let run_info = self.active_run_in(&mut tx, run_id).await?;
 
-        // Params are immutable: the same value again is fine, another is not.
         if !params.is_empty() {
-            let keys: Vec<&str> = params.iter().map(|p| p.key.as_str()).collect();
-            let mut q = Sql::new("SELECT key, value FROM params WHERE run_uuid = ");
-            q.str(run_id).push(" AND key IN ").str_list(&keys);
-            let existing: HashMap<String, String> = q
-                .query()
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(|r| Ok((r.try_get("key")?, r.try_get("value")?)))
-                .collect::<Result<_, sqlx::Error>>()?;
-            let mut fresh = Vec::new();
-            for p in params {
-                match existing.get(&p.key) {
-                    Some(old) if *old != p.value => {
-                        return Err(ApiError::invalid_parameter(format!(
-                            "Changing param values is not allowed. Param with key='{}' was already logged \
-                             with value='{}' for run ID='{}'. Attempted logging new value '{}'.",
-                            p.key, old, run_id, p.value
-                        )))
-                    }
-                    Some(_) => {}
-                    None => fresh.push(p),
-                }
-            }
-            insert_rows(
-                &mut tx,
-                "params",
-                &["key", "value", "run_uuid"],
-                "ON CONFLICT (key, run_uuid) DO NOTHING",
-                &fresh,
-                |row, p| {
-                    row.str(&p.key).str(&p.value).str(run_id);
-                },
-            )
-            .await?;
+            Self::insert_new_params(&mut tx, run_id, params).await?;
         }
-
         if !metrics.is_empty() {
-            // Identical points (the whole row is the key) are deduplicated.
-            insert_rows(
-                &mut tx,
-                "metrics",
-                &["key", "value", "timestamp", "run_uuid", "step", "is_nan"],
-                "ON CONFLICT DO NOTHING",
-                metrics,
-                |row, m| {
-                    let (value, is_nan) = storable_value(m.value);
-                    row.str(&m.key)
-                        .f64(value)
-                        .i64(m.timestamp)
-                        .str(run_id)
-                        .i64(m.step)
-                        .bool(is_nan);
-                },
-            )
-            .await?;
-            // The newest point per key in this batch, then one conditional
-            // upsert: the database keeps whichever is newer, so concurrent
-            // writers cannot move `latest_metrics` backwards.
-            let mut latest: Vec<&NewMetric> = Vec::new();
-            for m in metrics {
-                match latest.iter_mut().find(|l| l.key == m.key) {
-                    Some(slot) if newer(m, slot) => *slot = m,
-                    Some(_) => {}
-                    None => latest.push(m),
-                }
-            }
-            latest.sort_by(|a, b| a.key.cmp(&b.key));
-            insert_rows(
-                &mut tx,
-                "latest_metrics",
-                &["key", "value", "timestamp", "step", "is_nan", "run_uuid"],
-                "ON CONFLICT (key, run_uuid) DO UPDATE SET value = excluded.value, \
-                 timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan \
-                 WHERE excluded.step > latest_metrics.step \
-                 OR (excluded.step = latest_metrics.step AND excluded.timestamp > latest_metrics.timestamp) \
-                 OR (excluded.step = latest_metrics.step AND excluded.timestamp = latest_metrics.timestamp \
-                     AND excluded.value > latest_metrics.value)",
-                &latest,
-                |row, m| {
-                    let (value, is_nan) = storable_value(m.value);
-                    row.str(&m.key)
-                        .f64(value)
-                        .i64(m.timestamp)
-                        .i64(m.step)
-                        .bool(is_nan)
-                        .str(run_id);
-                },
-            )
-            .await?;
+            Self::insert_metrics(&mut tx, run_id, metrics).await?;
         }
-
         // Metrics that name a logged model also go to its metrics (MLflow's
         // order: params, metrics, model metrics, tags).
         Self::log_model_metrics_in(&mut tx, run_id, &run_info.experiment_id, metrics).await?;
