@@ -222,13 +222,15 @@ def ui_build_dir() -> Path | None:
 
 
 class Server:
-    def __init__(self, kind: str, ferroflow_bin: Path, workdir: Path, db: Database):
+    def __init__(self, kind: str, ferroflow_bin: Path, workdir: Path, db: Database,
+                 extra_args: list[str] | None = None, extra_env: dict[str, str] | None = None):
         self.kind = kind
         self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         artifacts = workdir / "artifacts"
         env = dict(os.environ)
+        env.update(extra_env or {})
         if kind == "mlflow":
             cmd = [str(REPO / ".venvs" / "mlflow3" / "bin" / "mlflow"), "server", "--workers", "1"]
             env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
@@ -237,6 +239,7 @@ class Server:
             ui = ui_build_dir()
             if ui is not None:
                 env.setdefault("FERROFLOW_UI_DIR", str(ui))
+        cmd += list(extra_args or [])
         cmd += ["--backend-store-uri", db.uri, "--artifacts-destination", str(artifacts),
                 "--host", "127.0.0.1", "--port", str(self.port)]
         self.log = open(workdir / f"{kind}.log", "wb")

@@ -203,14 +203,17 @@ def start_server(backend: str, workdir: Path, db_uri: str, *,
                  storage: str = "local",
                  target: str | None = None,
                  port: int | None = None,
-                 log_name: str = "server.log") -> Server:
+                 log_name: str = "server.log",
+                 extra_args: list[str] | None = None) -> Server:
     """Starts a server and waits for /health: the one everything in this
     suite starts (fixtures, the S3, trainer, cross-server and k8s modules).
 
     ``target`` is ``ferroflow`` or ``mlflow`` (default: COMPAT_TARGET);
     ``artifact_args`` replaces the default ``--artifacts-destination
     <workdir>/artifacts``; ``extra_env`` is added to the server's environment
-    (S3 endpoint and credentials); ``port`` defaults to a free one."""
+    (S3 endpoint and credentials); ``port`` defaults to a free one;
+    ``extra_args`` is appended to the command line for both targets (e.g.
+    ``["--app-name", "basic-auth"]``, ``["--x-frame-options", "DENY"]``)."""
     target = target or TARGET
     artifacts = workdir / "artifacts"
     artifacts.mkdir(parents=True, exist_ok=True)
@@ -237,6 +240,7 @@ def start_server(backend: str, workdir: Path, db_uri: str, *,
         cmd = [str(exe), "server"]
     cmd += ["--backend-store-uri", db_uri, "--host", "127.0.0.1", "--port", str(port)]
     cmd += artifact_args
+    cmd += extra_args or []
     log = open(log_path, "wb")
     proc = subprocess.Popen(
         cmd, stdout=log, stderr=subprocess.STDOUT, cwd=str(workdir), env=env,

@@ -322,6 +322,11 @@ pub struct Settings {
     pub observability: ObservabilitySettings,
     pub limits: RequestLimits,
     pub pool: PoolSettings,
+    /// MLflow's security middleware (`--allowed-hosts` …).
+    pub security: crate::security::SecuritySettings,
+    /// `--app-name basic-auth`: the auth configuration; `None` serves
+    /// without authentication, as `mlflow server` without `--app-name`.
+    pub auth: Option<crate::auth::config::AuthConfig>,
 }
 
 /// The request policies `mlflow server` reads from its environment on each

@@ -2,10 +2,12 @@
 //! with the flags and environment variables of `mlflow server`.
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use ferroflow::auth::config::AuthConfig;
 use ferroflow::config::{
     parse_click_bool, parse_mlflow_bool, ArtifactSettings, DatabaseUri, ObservabilitySettings,
     PoolSettings, RequestLimits, S3Settings, Settings, UiSettings,
 };
+use ferroflow::security::SecuritySettings;
 use ferroflow::startup::Application;
 use ferroflow::store::sql::SqlStore;
 use std::process::ExitCode;
@@ -152,6 +154,33 @@ struct ServerArgs {
     #[arg(long, env = "FERROFLOW_DB_ACQUIRE_TIMEOUT", value_name = "SECONDS",
           value_parser = parse_seconds)]
     db_acquire_timeout: Option<std::time::Duration>,
+    /// `basic-auth`: users, passwords and permissions, configured as MLflow's
+    /// (MLFLOW_AUTH_CONFIG_PATH, MLFLOW_AUTH_ADMIN_USERNAME/PASSWORD).
+    #[arg(long, value_parser = ["basic-auth"])]
+    app_name: Option<String>,
+    /// Comma-separated Host headers (fnmatch patterns) the server answers;
+    /// others get 403. Default: localhost and private addresses. `*`: all.
+    #[arg(long, env = "MLFLOW_SERVER_ALLOWED_HOSTS")]
+    allowed_hosts: Option<String>,
+    /// Comma-separated origins allowed cross-origin (beyond http://localhost,
+    /// 127.0.0.1 and [::1] on any port). `*`: all, without credentials.
+    #[arg(long, env = "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS")]
+    cors_allowed_origins: Option<String>,
+    /// X-Frame-Options header: SAMEORIGIN, DENY, or NONE (no header).
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_X_FRAME_OPTIONS",
+        default_value = "SAMEORIGIN"
+    )]
+    x_frame_options: String,
+    /// DANGEROUS: no Host check, no CORS protection, no security headers.
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE",
+        action = ArgAction::SetTrue,
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    disable_security_middleware: bool,
 }
 
 /// `MLFLOW_SERVE_ARTIFACTS`: empty counts as unset (click's rule), so the
@@ -242,7 +271,18 @@ async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + 
             max_connections: args.db_max_connections,
             acquire_timeout: args.db_acquire_timeout,
         },
+        security: SecuritySettings::from_flags(
+            args.disable_security_middleware,
+            args.allowed_hosts.as_deref(),
+            args.cors_allowed_origins.as_deref(),
+            &args.x_frame_options,
+        ),
+        auth: match args.app_name.as_deref() {
+            Some("basic-auth") => Some(auth_config()?),
+            _ => None,
+        },
     };
+    log_security(&settings.security);
     if let Some(dir) = &args.expose_prometheus {
         // `mlflow server` creates the directory; keep that contract.
         std::fs::create_dir_all(dir)
@@ -259,6 +299,38 @@ async fn run_server(args: ServerArgs) -> Result<(), Box<dyn std::error::Error + 
     app.run_until_stopped().await?;
     tracing::info!("ferroflow stopped");
     Ok(())
+}
+
+/// MLflow's auth variables; a variable that is set wins over the file even
+/// when empty.
+fn auth_config() -> Result<AuthConfig, Box<dyn std::error::Error + Send + Sync>> {
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let path = var("MLFLOW_AUTH_CONFIG_PATH")
+        .filter(|p| !p.is_empty())
+        .map(std::path::PathBuf::from);
+    Ok(AuthConfig::load(
+        path.as_deref(),
+        var("MLFLOW_AUTH_ADMIN_USERNAME"),
+        var("MLFLOW_AUTH_ADMIN_PASSWORD"),
+    )?)
+}
+
+/// The start-up lines `mlflow server` prints about its security middleware.
+fn log_security(security: &SecuritySettings) {
+    if !security.enabled {
+        tracing::warn!(
+            "Security middleware is DISABLED. Your MLflow server is vulnerable to various attacks."
+        );
+    } else if security.allowed_hosts.iter().any(|h| h == "*") {
+        tracing::warn!(
+            "Accepting ALL hosts. This may leave the server vulnerable to DNS rebinding attacks."
+        );
+    }
+    if security.enabled && security.cors_allowed_origins.iter().any(|o| o == "*") {
+        tracing::warn!(
+            "Allowing ALL origins for CORS. This allows ANY website to access your MLflow data."
+        );
+    }
 }
 
 async fn db_upgrade(url: &str) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {

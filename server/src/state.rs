@@ -3,6 +3,7 @@
 //! nothing here depends on either.
 
 use crate::artifacts::ArtifactRepository;
+use crate::auth::Auth;
 use crate::config::Settings;
 use crate::store::logged_models::LoggedModelStore;
 use crate::store::registry::RegistryStore;
@@ -19,5 +20,7 @@ pub struct AppState {
     /// The `mlflow-artifacts` proxy's repository; `None` with
     /// `--no-serve-artifacts`.
     pub artifacts: Option<Arc<dyn ArtifactRepository>>,
+    /// Users and permissions with `--app-name basic-auth`; `None` without.
+    pub auth: Option<Arc<Auth>>,
     pub settings: Settings,
 }

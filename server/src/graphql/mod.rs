@@ -23,12 +23,10 @@ use actix_web::http::Method;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value as Json};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/graphql")
-            .route(web::get().to(graphql))
-            .route(web::post().to(graphql)),
-    );
+pub fn routes(r: &mut crate::handlers::Router) {
+    r.resource("/graphql", |m| {
+        m.get(graphql).post(graphql);
+    });
 }
 
 /// graphql-core stops validating after this many errors.
@@ -130,9 +128,16 @@ async fn graphql(
         }
         return Ok(answer(None, errors));
     }
+    let access = {
+        use actix_web::HttpMessage;
+        req.extensions()
+            .get::<crate::auth::access::Access>()
+            .cloned()
+    };
     let resolver = resolve::Resolver {
         state: &state,
         query: req.query_string(),
+        access,
     };
     let outcome = exec::execute(
         &doc,

@@ -5,6 +5,8 @@
 //! MLflow's protos; `apiError` is always null.
 
 use super::parser::OperationKind;
+use crate::auth::access::Access;
+use crate::auth::permission::Action;
 use crate::error::ApiError;
 use crate::handlers::artifacts::list_run_artifacts_impl;
 use crate::handlers::registry::{search_model_versions_page, SEARCH_VERSIONS_MAX};
@@ -317,9 +319,37 @@ pub struct Resolver<'a> {
     /// `max_results`, `start_step` and `end_step` from there, not from its
     /// input.
     pub query: &'a str,
+    /// A non-admin caller's grants under basic auth: a root field on an
+    /// object they may not read resolves to null (as MLflow's graphql
+    /// authorization answers), searches keep only what they may read.
+    pub access: Option<Access>,
 }
 
 impl Resolver<'_> {
+    /// Whether the caller may read runs of `experiment_id` (always without
+    /// auth, and for admins).
+    fn can_read_runs_of(&self, experiment_id: &str) -> bool {
+        self.access
+            .as_ref()
+            .is_none_or(|a| a.in_experiment("run", experiment_id, Action::Read))
+    }
+
+    async fn can_read_run(&self, run_id: &str) -> bool {
+        if self.access.is_none() {
+            return true;
+        }
+        match self.state.store.run_experiment_id(run_id).await {
+            Ok(Some(experiment_id)) => self.can_read_runs_of(&experiment_id),
+            _ => false,
+        }
+    }
+
+    fn can_read_model(&self, name: &str) -> bool {
+        self.access
+            .as_ref()
+            .is_none_or(|a| a.model_version(name, Action::Read))
+    }
+
     fn query_arg(&self, name: &str) -> Option<String> {
         url::form_urlencoded::parse(self.query.as_bytes())
             .find(|(k, _)| k == name)
@@ -375,6 +405,14 @@ impl Resolver<'_> {
 
     pub async fn lazy(&self, lazy: Lazy) -> Data {
         match lazy {
+            Lazy::Experiment(id)
+                if !self
+                    .access
+                    .as_ref()
+                    .is_none_or(|a| a.experiment(&id, Action::Read)) =>
+            {
+                Data::Null
+            }
             Lazy::Experiment(id) => match self.state.store.get_experiment(&id).await {
                 Ok(e) => experiment(&e),
                 Err(e) => failed(e),
@@ -389,7 +427,14 @@ impl Resolver<'_> {
                 )
                 .await
                 {
-                    Ok(page) => list(&page.items, model_version),
+                    Ok(page) => {
+                        let readable: Vec<ModelVersion> = page
+                            .items
+                            .into_iter()
+                            .filter(|mv| self.can_read_model(&mv.name))
+                            .collect();
+                        list(&readable, model_version)
+                    }
                     Err(e) => failed(e),
                 }
             }
@@ -402,11 +447,21 @@ impl Resolver<'_> {
         let id = str_field(input, "experimentId")
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "0".into());
+        if !self
+            .access
+            .as_ref()
+            .is_none_or(|a| a.experiment(&id, Action::Read))
+        {
+            return Ok(Data::Null);
+        }
         let e = self.state.store.get_experiment(&id).await?;
         Ok(response(vec![("experiment", experiment(&e))]))
     }
 
     async fn get_run(&self, input: &Map<String, Json>) -> Result<Data, ApiError> {
+        if !self.can_read_run(&run_id_of(input)).await {
+            return Ok(Data::Null);
+        }
         let r = self.state.store.get_run(&run_id_of(input)).await?;
         Ok(response(vec![("run", run(&r))]))
     }
@@ -417,8 +472,20 @@ impl Resolver<'_> {
         let max_results = validation::validate_search_experiments_max_results(Some(
             int_field(input, "maxResults").unwrap_or(1000),
         ))?;
+        let requested = str_list(input, "experimentIds");
+        let experiment_ids: Vec<String> = requested
+            .iter()
+            .filter(|id| self.can_read_runs_of(id))
+            .cloned()
+            .collect();
+        if experiment_ids.is_empty() && !requested.is_empty() {
+            return Ok(response(vec![
+                ("runs", Data::List(Vec::new())),
+                ("nextPageToken", Data::Null),
+            ]));
+        }
         let req = SearchRuns {
-            experiment_ids: str_list(input, "experimentIds"),
+            experiment_ids,
             filter: str_field(input, "filter"),
             run_view_type: input.get("runViewType").and_then(ViewType::from_json),
             max_results: Some(max_results),
@@ -440,6 +507,11 @@ impl Resolver<'_> {
         };
         let max_results = arg("max_results")?.unwrap_or(MAX_RESULTS_PER_RUN);
         let (start, end) = (arg("start_step")?, arg("end_step")?);
+        for run_id in str_list(input, "runIds") {
+            if !self.can_read_run(&run_id).await {
+                return Ok(Data::Null);
+            }
+        }
         let metrics = metric_history_bulk_interval(
             self.state,
             &str_list(input, "runIds"),
@@ -453,6 +525,9 @@ impl Resolver<'_> {
     }
 
     async fn list_artifacts(&self, input: &Map<String, Json>) -> Result<Data, ApiError> {
+        if !self.can_read_run(&run_id_of(input)).await {
+            return Ok(Data::Null);
+        }
         let path = str_field(input, "path");
         let (root_uri, files) =
             list_run_artifacts_impl(self.state, &run_id_of(input), path.as_deref()).await?;
@@ -472,14 +547,26 @@ impl Resolver<'_> {
             str_field(input, "pageToken").filter(|t| !t.is_empty()),
         )
         .await?;
+        let readable: Vec<ModelVersion> = page
+            .items
+            .into_iter()
+            .filter(|mv| self.can_read_model(&mv.name))
+            .collect();
         Ok(response(vec![
-            ("modelVersions", list(&page.items, model_version)),
+            ("modelVersions", list(&readable, model_version)),
             ("nextPageToken", opt_s(page.next_page_token.as_deref())),
         ]))
     }
 
     async fn search_datasets(&self, input: &Map<String, Json>) -> Result<Data, ApiError> {
-        let ids = str_list(input, "experimentIds");
+        let ids: Vec<String> = str_list(input, "experimentIds")
+            .into_iter()
+            .filter(|id| {
+                self.access
+                    .as_ref()
+                    .is_none_or(|a| a.experiment(id, Action::Read))
+            })
+            .collect();
         let summaries = crate::handlers::ui_api::dataset_summaries(self.state, &ids).await?;
         Ok(response(vec![(
             "datasetSummaries",

@@ -15,6 +15,7 @@
 //! are FastAPI routes there, so their own checks answer `{"detail": …}`; a
 //! path refusal is MLflow's `INVALID_PARAMETER_VALUE` "Invalid path".
 
+use super::Router;
 use crate::artifacts::download::file_response;
 use crate::artifacts::local::resolve_uri;
 use crate::artifacts::path::is_not_a_file;
@@ -26,6 +27,7 @@ use crate::request::{ApiMessage, Field, Kind, Msg};
 use crate::state::AppState;
 use crate::wire::requests::ListArtifacts;
 use crate::wire::FileInfo;
+use actix_web::http::Method;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use futures_util::StreamExt;
@@ -43,29 +45,28 @@ const UPLOAD_QUEUE: usize = 8;
 // ---------------------------------------------------------------------------
 
 /// `GET artifacts/list` of the tracking API.
-pub fn tracking_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/artifacts/list", web::get().to(list_run_artifacts));
+pub fn tracking_routes(r: &mut Router) {
+    r.get("/artifacts/list", list_run_artifacts);
 }
 
 /// The `mlflow-artifacts` proxy service.
-pub fn proxy_routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/artifacts").route(web::get().to(proxy_list)))
-        .service(
-            web::resource("/artifacts/{path:.*}")
-                .route(web::get().to(proxy_download))
-                .route(web::put().to(proxy_upload))
-                .route(web::delete().to(proxy_delete)),
-        )
-        .service(web::resource("/mpu/create/{path:.*}").route(web::post().to(multipart_create)))
-        .service(web::resource("/mpu/complete/{path:.*}").route(web::post().to(multipart_complete)))
-        .service(web::resource("/mpu/abort/{path:.*}").route(web::post().to(multipart_abort)))
-        .service(web::resource("/presigned/{path:.*}").route(web::get().to(presigned_download)));
+pub fn proxy_routes(r: &mut Router) {
+    r.get_only("/artifacts", proxy_list)
+        .resource("/artifacts/{path:.*}", |m| {
+            m.get(proxy_download)
+                .to(Method::PUT, proxy_upload)
+                .to(Method::DELETE, proxy_delete);
+        })
+        .post_only("/mpu/create/{path:.*}", multipart_create)
+        .post_only("/mpu/complete/{path:.*}", multipart_complete)
+        .post_only("/mpu/abort/{path:.*}", multipart_abort)
+        .get_only("/presigned/{path:.*}", presigned_download);
 }
 
 /// The UI's prefix-less run download route (the model-version one lives
 /// with the registry handlers).
-pub fn ui_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/get-artifact", web::get().to(get_artifact));
+pub fn ui_routes(r: &mut Router) {
+    r.get("/get-artifact", get_artifact);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 //! Experiments: create, get, get-by-name, search, update, delete, restore,
 //! tags.
 
-use super::{empty, json};
+use super::{empty, json, Router};
 use crate::artifacts::roots::check_experiment_artifact_location;
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
@@ -18,20 +18,20 @@ use crate::wire::responses::{
 use crate::wire::ViewType;
 use actix_web::{web, HttpResponse};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/experiments/create").post(create))
-        .service(web::resource("/experiments/get").get(get))
-        .service(web::resource("/experiments/get-by-name").get(get_by_name))
-        .service(
-            web::resource("/experiments/search")
-                .get(search)
-                .post(search),
-        )
-        .service(web::resource("/experiments/update").post(update))
-        .service(web::resource("/experiments/delete").post(delete))
-        .service(web::resource("/experiments/restore").post(restore))
-        .service(web::resource("/experiments/set-experiment-tag").post(set_tag))
-        .service(web::resource("/experiments/delete-experiment-tag").post(delete_tag));
+pub fn routes(r: &mut Router) {
+    // One method each (another is 405, as in `mlflow server`); search
+    // takes both.
+    r.post_only("/experiments/create", create)
+        .get_only("/experiments/get", get)
+        .get_only("/experiments/get-by-name", get_by_name)
+        .resource("/experiments/search", |m| {
+            m.get(search).post(search);
+        })
+        .post_only("/experiments/update", update)
+        .post_only("/experiments/delete", delete)
+        .post_only("/experiments/restore", restore)
+        .post_only("/experiments/set-experiment-tag", set_tag)
+        .post_only("/experiments/delete-experiment-tag", delete_tag);
 }
 
 type Resp = ApiResult<HttpResponse>;

@@ -5,7 +5,7 @@
 //! the body as well as in the path (finalize acts on the body's id, params on
 //! the path's); set-tags, delete-tag, delete and get read only the path.
 
-use super::json;
+use super::{json, Router};
 use crate::artifacts::local::resolve_uri;
 use crate::artifacts::ArtifactPath;
 use crate::error::{ApiError, ApiResult};
@@ -27,30 +27,21 @@ use crate::wire::{FileInfo, KeyValue};
 use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/logged-models", web::post().to(create))
-        .route("/logged-models/search", web::post().to(search))
-        .route("/logged-models/{model_id}", web::get().to(get))
-        .route("/logged-models/{model_id}", web::patch().to(finalize))
-        .route("/logged-models/{model_id}", web::delete().to(delete))
-        .route(
-            "/logged-models/{model_id}/params",
-            web::post().to(log_params),
-        )
-        .route("/logged-models/{model_id}/tags", web::patch().to(set_tags))
-        .route(
-            "/logged-models/{model_id}/tags/{tag_key}",
-            web::delete().to(delete_tag),
-        )
-        .route(
+pub fn routes(r: &mut Router) {
+    r.post("/logged-models", create)
+        .post("/logged-models/search", search)
+        .get("/logged-models/{model_id}", get)
+        .patch("/logged-models/{model_id}", finalize)
+        .delete("/logged-models/{model_id}", delete)
+        .post("/logged-models/{model_id}/params", log_params)
+        .patch("/logged-models/{model_id}/tags", set_tags)
+        .delete("/logged-models/{model_id}/tags/{tag_key}", delete_tag)
+        .get(
             "/logged-models/{model_id}/artifacts/directories",
-            web::get().to(list_artifacts),
+            list_artifacts,
         )
-        .route(
-            "/logged-models/{model_id}/artifacts/files",
-            web::get().to(get_artifact),
-        )
-        .route("/runs/log-model", web::post().to(log_model));
+        .get("/logged-models/{model_id}/artifacts/files", get_artifact)
+        .post("/runs/log-model", log_model);
 }
 
 type Resp = ApiResult<HttpResponse>;

@@ -1,15 +1,16 @@
 //! Liveness (`/health`), readiness (`/ready`), version and `server-info`.
 
+use super::Router;
 use crate::state::AppState;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health))
-        .route("/ready", web::get().to(ready))
-        .route("/version", web::get().to(version));
+pub fn routes(r: &mut Router) {
+    r.get("/health", health)
+        .get("/ready", ready)
+        .get("/version", version);
     for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
-        cfg.route(&format!("{prefix}/server-info"), web::get().to(server_info));
+        r.get(&format!("{prefix}/server-info"), server_info);
     }
 }
 

@@ -8,12 +8,15 @@ pub mod experiments;
 pub mod logged_models;
 pub mod meta;
 pub mod registry;
+pub mod router;
 pub mod runs;
 pub mod ui;
 pub mod ui_api;
 
+pub use router::{RouteEntry, Router};
+
 use crate::error::ApiError;
-use actix_web::{web, HttpResponse};
+use actix_web::HttpResponse;
 use serde::Serialize;
 
 /// 200 with the message as JSON.
@@ -30,31 +33,32 @@ pub fn empty() -> HttpResponse {
 
 /// Every route, relative to the static prefix. Unknown paths fall through
 /// to the application's default service ([`not_found`]).
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(r: &mut Router) {
     // Before the API scopes: a matching scope never falls through to
     // routes registered after it, and these share `/ajax-api/2.0/mlflow`.
-    cfg.configure(ui_api::routes);
+    ui_api::routes(r);
     for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
-        cfg.service(
-            web::scope(prefix)
-                .configure(experiments::routes)
-                .configure(runs::routes)
-                .configure(registry::routes)
-                .configure(logged_models::routes)
-                .configure(artifacts::tracking_routes),
-        );
+        r.scope(prefix, |r| {
+            experiments::routes(r);
+            runs::routes(r);
+            registry::routes(r);
+            logged_models::routes(r);
+            artifacts::tracking_routes(r);
+            crate::auth::api::routes_v2(r);
+        });
     }
+    crate::auth::api::routes_v3(r);
     for prefix in [
         "/api/2.0/mlflow-artifacts",
         "/ajax-api/2.0/mlflow-artifacts",
     ] {
-        cfg.service(web::scope(prefix).configure(artifacts::proxy_routes));
+        r.scope(prefix, artifacts::proxy_routes);
     }
-    cfg.configure(meta::routes)
-        .configure(registry::ui_routes)
-        .configure(artifacts::ui_routes)
-        .configure(crate::graphql::routes)
-        .configure(ui::routes);
+    meta::routes(r);
+    registry::ui_routes(r);
+    artifacts::ui_routes(r);
+    crate::graphql::routes(r);
+    ui::routes(r);
 }
 
 /// JSON 404 for every path no route matches.

@@ -7,7 +7,7 @@
 //! the store. Model-version sources are checked before anything is written
 //! (see [`check_source`]).
 
-use super::{empty, json};
+use super::{empty, json, Router};
 use crate::artifacts::download::file_response;
 use crate::artifacts::local::resolve_uri;
 use crate::artifacts::roots::{
@@ -37,89 +37,41 @@ use crate::wire::requests::KeyValueIn;
 use crate::wire::KeyValue;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/registered-models/create",
-        web::post().to(create_registered_model),
-    )
-    .route(
-        "/registered-models/get",
-        web::get().to(get_registered_model),
-    )
-    .route(
-        "/registered-models/rename",
-        web::post().to(rename_registered_model),
-    )
-    .route(
-        "/registered-models/update",
-        web::patch().to(update_registered_model),
-    )
-    .route(
-        "/registered-models/delete",
-        web::delete().to(delete_registered_model),
-    )
-    .route(
-        "/registered-models/search",
-        web::get().to(search_registered_models),
-    )
-    .route(
-        "/registered-models/get-latest-versions",
-        web::get().to(get_latest_versions),
-    )
-    .route(
-        "/registered-models/get-latest-versions",
-        web::post().to(get_latest_versions),
-    )
-    .route(
-        "/registered-models/set-tag",
-        web::post().to(set_registered_model_tag),
-    )
-    .route(
-        "/registered-models/delete-tag",
-        web::delete().to(delete_registered_model_tag),
-    )
-    .route("/registered-models/alias", web::post().to(set_alias))
-    .route("/registered-models/alias", web::delete().to(delete_alias))
-    .route("/registered-models/alias", web::get().to(get_by_alias))
-    .route(
-        "/model-versions/create",
-        web::post().to(create_model_version),
-    )
-    .route("/model-versions/get", web::get().to(get_model_version))
-    .route(
-        "/model-versions/update",
-        web::patch().to(update_model_version),
-    )
-    .route(
-        "/model-versions/delete",
-        web::delete().to(delete_model_version),
-    )
-    .route(
-        "/model-versions/search",
-        web::get().to(search_model_versions),
-    )
-    .route(
-        "/model-versions/transition-stage",
-        web::post().to(transition_stage),
-    )
-    .route(
-        "/model-versions/get-download-uri",
-        web::get().to(get_download_uri),
-    )
-    .route(
-        "/model-versions/set-tag",
-        web::post().to(set_model_version_tag),
-    )
-    .route(
-        "/model-versions/delete-tag",
-        web::delete().to(delete_model_version_tag),
-    );
+pub fn routes(r: &mut Router) {
+    r.post("/registered-models/create", create_registered_model)
+        .get("/registered-models/get", get_registered_model)
+        .post("/registered-models/rename", rename_registered_model)
+        .patch("/registered-models/update", update_registered_model)
+        .delete("/registered-models/delete", delete_registered_model)
+        .get("/registered-models/search", search_registered_models)
+        .get(
+            "/registered-models/get-latest-versions",
+            get_latest_versions,
+        )
+        .post(
+            "/registered-models/get-latest-versions",
+            get_latest_versions,
+        )
+        .post("/registered-models/set-tag", set_registered_model_tag)
+        .delete("/registered-models/delete-tag", delete_registered_model_tag)
+        .post("/registered-models/alias", set_alias)
+        .delete("/registered-models/alias", delete_alias)
+        .get("/registered-models/alias", get_by_alias)
+        .post("/model-versions/create", create_model_version)
+        .get("/model-versions/get", get_model_version)
+        .patch("/model-versions/update", update_model_version)
+        .delete("/model-versions/delete", delete_model_version)
+        .get("/model-versions/search", search_model_versions)
+        .post("/model-versions/transition-stage", transition_stage)
+        .get("/model-versions/get-download-uri", get_download_uri)
+        .post("/model-versions/set-tag", set_model_version_tag)
+        .delete("/model-versions/delete-tag", delete_model_version_tag);
 }
 
 /// The UI's `GET /model-versions/get-artifact?name=&version=&path=`, mounted
 /// at the root (no API prefix).
-pub fn ui_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/model-versions/get-artifact", web::get().to(get_artifact));
+pub fn ui_routes(r: &mut Router) {
+    r.get("/model-versions/get-artifact", get_artifact);
 }
 
 type Resp = ApiResult<HttpResponse>;

@@ -1,6 +1,6 @@
 //! Runs and metrics: lifecycle, logging, search, metric history.
 
-use super::{empty, json};
+use super::{empty, json, Router};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
 use crate::state::AppState;
@@ -17,24 +17,25 @@ use crate::wire::{Dataset, DatasetInput, KeyValue, Metric, ModelIo, Run, ViewTyp
 use actix_web::{web, HttpResponse};
 use serde_json::Value;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/runs/create").post(create))
-        .service(web::resource("/runs/get").get(get))
-        .service(web::resource("/runs/update").post(update))
-        .service(web::resource("/runs/delete").post(delete))
-        .service(web::resource("/runs/restore").post(restore))
-        .service(web::resource("/runs/log-metric").post(log_metric))
-        .service(web::resource("/runs/log-parameter").post(log_param))
-        .service(web::resource("/runs/set-tag").post(set_tag))
-        .service(web::resource("/runs/delete-tag").post(delete_tag))
-        .service(web::resource("/runs/log-batch").post(log_batch))
-        .service(web::resource("/runs/log-inputs").post(log_inputs))
-        .service(web::resource("/runs/outputs").post(log_outputs))
-        // POST only, as in `mlflow server` (a GET is 405).
-        .service(web::resource("/runs/search").post(search))
-        .service(web::resource("/metrics/get-history").get(get_history))
-        .service(
-            web::resource("/metrics/get-history-bulk-interval").get(get_history_bulk_interval),
+pub fn routes(r: &mut Router) {
+    // One method each; another is 405, as in `mlflow server`.
+    r.post_only("/runs/create", create)
+        .get_only("/runs/get", get)
+        .post_only("/runs/update", update)
+        .post_only("/runs/delete", delete)
+        .post_only("/runs/restore", restore)
+        .post_only("/runs/log-metric", log_metric)
+        .post_only("/runs/log-parameter", log_param)
+        .post_only("/runs/set-tag", set_tag)
+        .post_only("/runs/delete-tag", delete_tag)
+        .post_only("/runs/log-batch", log_batch)
+        .post_only("/runs/log-inputs", log_inputs)
+        .post_only("/runs/outputs", log_outputs)
+        .post_only("/runs/search", search)
+        .get_only("/metrics/get-history", get_history)
+        .get_only(
+            "/metrics/get-history-bulk-interval",
+            get_history_bulk_interval,
         );
 }
 

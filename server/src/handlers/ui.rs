@@ -10,6 +10,7 @@
 //! encoding and then kept in memory: compressing them on every request cost
 //! more CPU than everything else a page load does.
 
+use super::Router;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 use actix_files::NamedFile;
@@ -26,31 +27,24 @@ use std::time::SystemTime;
 /// `send_from_directory`): 28 days.
 pub const STATIC_MAX_AGE_SECS: u32 = 2_419_200;
 
-/// Below this folder the UI's notebook trace renderer lives; Jupyter embeds
-/// it in an iframe, so it is the one place without `X-Frame-Options`.
-const EMBEDDABLE_PREFIX: &str = "lib/notebook-trace-renderer/";
-
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(index))
-        .route("/static-files/{path:.*}", web::get().to(static_file));
+pub fn routes(r: &mut Router) {
+    r.get("/", index)
+        .get("/static-files/{path:.*}", static_file);
 }
 
 /// `GET <prefix>`: browsers resolve the UI's relative URLs against the
 /// page's folder, so the bare prefix must become `<prefix>/` (a 308, as
 /// `mlflow server` answers).
-pub fn prefix_redirect(cfg: &mut web::ServiceConfig, prefix: &str) {
+pub fn prefix_redirect(r: &mut Router, prefix: &str) {
     let target = format!("{prefix}/");
-    cfg.route(
-        "",
-        web::get().to(move || {
-            let target = target.clone();
-            async move {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, target))
-                    .finish()
-            }
-        }),
-    );
+    r.get("", move || {
+        let target = target.clone();
+        async move {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, target))
+                .finish()
+        }
+    });
 }
 
 async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -60,7 +54,6 @@ async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     match open(&dir.join("index.html"), "index.html").await {
         Ok(file) => {
             let mut response = file.into_response(&req);
-            set_security_headers(&mut response, true);
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -98,7 +91,6 @@ async fn static_file(
             response
         }
     };
-    set_security_headers(&mut response, !rel.starts_with(EMBEDDABLE_PREFIX));
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_str(&format!("public, max-age={STATIC_MAX_AGE_SECS}"))
@@ -322,20 +314,6 @@ pub fn content_type(name: &str) -> mime_guess::Mime {
     known
         .and_then(|m| m.parse().ok())
         .unwrap_or_else(|| mime_guess::from_ext(&extension).first_or_octet_stream())
-}
-
-fn set_security_headers(response: &mut HttpResponse, deny_framing: bool) {
-    let headers = response.headers_mut();
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if deny_framing {
-        headers.insert(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("SAMEORIGIN"),
-        );
-    }
 }
 
 /// `/` without a UI build: say what is missing and how to get it, as

@@ -6,7 +6,7 @@
 //! those calls get the answer `mlflow server` gives when the feature holds
 //! nothing, so the pages render their empty state.
 
-use super::json;
+use super::{json, Router};
 use crate::artifacts::{resolve_uri, ArtifactPath, ByteStream};
 use crate::error::{ApiError, ApiResult};
 use crate::request::Msg;
@@ -28,41 +28,25 @@ const MAX_DATASET_EXPERIMENT_IDS: usize = 20;
 /// `upload-artifact`: the UI's upload limit.
 const MAX_UI_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
+pub fn routes(r: &mut Router) {
     let v2 = "/ajax-api/2.0/mlflow";
     let v3 = "/ajax-api/3.0/mlflow";
-    cfg.route(
-        &format!("{v2}/metrics/get-history-bulk"),
-        web::get().to(get_history_bulk),
-    )
-    .route(
-        &format!("{v2}/experiments/search-datasets"),
-        web::post().to(search_datasets),
-    )
-    .route(
-        &format!("{v2}/upload-artifact"),
-        web::post().to(upload_artifact),
-    )
-    .service(
-        web::resource(format!("{v2}/gateway-proxy"))
-            .route(web::get().to(gateway_proxy))
-            .route(web::post().to(gateway_proxy)),
-    )
-    .service(
-        web::resource(format!("{v3}/ui-telemetry"))
-            .route(web::get().to(ui_telemetry_config))
-            .route(web::post().to(ui_telemetry_records)),
-    )
-    .route(
-        &format!("{v3}/assistant/config"),
-        web::get().to(assistant_config),
-    )
-    .route(
-        &format!("{v3}/assistant/providers"),
-        web::get().to(assistant_providers),
-    );
+    r.get(&format!("{v2}/metrics/get-history-bulk"), get_history_bulk)
+        .post(
+            &format!("{v2}/experiments/search-datasets"),
+            search_datasets,
+        )
+        .post(&format!("{v2}/upload-artifact"), upload_artifact)
+        .resource(&format!("{v2}/gateway-proxy"), |m| {
+            m.get(gateway_proxy).post(gateway_proxy);
+        })
+        .resource(&format!("{v3}/ui-telemetry"), |m| {
+            m.get(ui_telemetry_config).post(ui_telemetry_records);
+        })
+        .get(&format!("{v3}/assistant/config"), assistant_config)
+        .get(&format!("{v3}/assistant/providers"), assistant_providers);
     for genai_list in ["traces/search", "traces/metrics", "datasets/search"] {
-        cfg.route(&format!("{v3}/{genai_list}"), web::post().to(empty_list));
+        r.post(&format!("{v3}/{genai_list}"), empty_list);
     }
 }
 

@@ -17,8 +17,8 @@ pub struct Scrape {
 }
 
 /// `GET /metrics` in Prometheus' text exposition format.
-pub fn metrics_route(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(render));
+pub fn metrics_route(r: &mut crate::handlers::Router) {
+    r.get("/metrics", render);
 }
 
 async fn render(scrape: web::Data<Scrape>) -> HttpResponse {

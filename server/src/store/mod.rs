@@ -163,6 +163,9 @@ pub trait ExperimentStore: Send + Sync {
 pub trait RunStore: Send + Sync {
     async fn create_run(&self, run: NewRun) -> ApiResult<Run>;
     async fn get_run(&self, run_id: &str) -> ApiResult<Run>;
+    /// The experiment a run belongs to (any lifecycle stage); `None` when
+    /// no such run exists. The auth layer's cheap lookup.
+    async fn run_experiment_id(&self, run_id: &str) -> ApiResult<Option<String>>;
     async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo>;
     async fn delete_run(&self, run_id: &str) -> ApiResult<()>;
     async fn restore_run(&self, run_id: &str) -> ApiResult<()>;

@@ -10,6 +10,7 @@ mod artifact_suite;
 
 mod api;
 mod artifacts;
+mod auth;
 mod gc;
 mod graphql;
 mod logged_models;
@@ -18,6 +19,7 @@ mod registry;
 mod s3;
 mod schema;
 mod search_fuzz;
+mod security;
 mod settings;
 mod snapshots;
 mod store_errors;

@@ -221,6 +221,8 @@ async fn metrics_on_a_separate_address() {
         },
         limits: Default::default(),
         pool: Default::default(),
+        security: Default::default(),
+        auth: None,
     };
     let app = Application::build(settings).await.expect("app starts");
     let api = format!("http://127.0.0.1:{}", app.port());

@@ -1519,6 +1519,7 @@ async fn ui_server(app: &TestApp) -> String {
     use ferroflow::artifacts::local::LocalArtifactRepository;
     use ferroflow::artifacts::ArtifactRepository;
     use ferroflow::config::{ArtifactSettings, Settings};
+    use ferroflow::handlers::Router;
     use ferroflow::state::AppState;
     use ferroflow::store::sql::SqlStore;
     use std::sync::Arc;
@@ -1534,6 +1535,8 @@ async fn ui_server(app: &TestApp) -> String {
         observability: Default::default(),
         limits: Default::default(),
         pool: Default::default(),
+        security: Default::default(),
+        auth: None,
     };
     let store = Arc::new(SqlStore::open(&settings.database).await.expect("store"));
     let artifacts: Arc<dyn ArtifactRepository> =
@@ -1543,14 +1546,16 @@ async fn ui_server(app: &TestApp) -> String {
         registry: store.clone(),
         logged_models: store,
         artifacts: Some(artifacts),
+        auth: None,
         settings,
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .configure(ferroflow::handlers::registry::ui_routes)
+        App::new().app_data(state.clone()).configure(|cfg| {
+            let mut routes = Vec::new();
+            ferroflow::handlers::registry::ui_routes(&mut Router::new(cfg, &mut routes));
+        })
     })
     .workers(1)
     .listen(listener)

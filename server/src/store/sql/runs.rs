@@ -638,6 +638,16 @@ impl RunStore for SqlStore {
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
+    async fn run_experiment_id(&self, run_id: &str) -> ApiResult<Option<String>> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT experiment_id FROM runs WHERE run_uuid = $1")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(id.map(|id| id.to_string()))
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn update_run(&self, run_id: &str, update: RunUpdate) -> ApiResult<RunInfo> {
         let mut tx = self.writer.begin().await?;
         let mut info = self.active_run_in(&mut tx, run_id).await?;

@@ -109,6 +109,8 @@ pub async fn spawn_app_with(
         observability: Default::default(),
         limits: Default::default(),
         pool: Default::default(),
+        security: Default::default(),
+        auth: None,
     };
     adjust(&mut settings, dir.path());
     let app = Application::build(settings).await.expect("app starts");
