@@ -79,12 +79,42 @@ def load_job(name: str) -> dict:
     return docs[0]
 
 
+def local_secrets() -> dict[str, dict[str, str]]:
+    """The literal Secrets of the local overlay's secretGenerator: what
+    secretKeyRef resolves to on the local cluster."""
+    with open(REPO / "k8s" / "overlays" / "local" / "kustomization.yaml") as f:
+        kustomization = yaml.safe_load(f)
+    secrets = {}
+    for generator in kustomization.get("secretGenerator") or []:
+        pairs = (literal.split("=", 1) for literal in generator.get("literals") or [])
+        secrets[generator["name"]] = dict(pairs)
+    return secrets
+
+
+def server_config(key: str) -> str:
+    """A value of ConfigMap ferroflow-config (k8s/base/ferroflow.yaml)."""
+    with open(REPO / "k8s" / "base" / "ferroflow.yaml") as f:
+        for doc in yaml.safe_load_all(f):
+            if doc and doc["kind"] == "ConfigMap" and doc["metadata"]["name"] == "ferroflow-config":
+                return doc["data"][key]
+    raise KeyError(key)
+
+
 def container_env(container: dict, labels: dict[str, str]) -> dict[str, str]:
-    """The container's own env (literal values; downward-API labels)."""
+    """The container's own env (literal values; downward-API labels; Secret
+    keys of the local overlay)."""
     env: dict[str, str] = {}
     for e in container.get("env") or []:
         if "value" in e:
             env[e["name"]] = str(e["value"])
+            continue
+        secret = (e.get("valueFrom") or {}).get("secretKeyRef")
+        if secret:
+            values = local_secrets().get(secret["name"])
+            if values is None or secret["key"] not in values:
+                pytest.fail(f"env {e['name']}: Secret {secret['name']} has no key {secret['key']} "
+                            "in the local overlay")
+            env[e["name"]] = values[secret["key"]]
             continue
         field = ((e.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath", "")
         if field.startswith("metadata.labels['") and field[17:-2] in labels:
@@ -273,9 +303,20 @@ def rehearse(pods: list[dict], master_host: str, master_port: int, tmp_path: Pat
     try:
         server_dir = tmp_path / "server"
         server_dir.mkdir()
-        # Always ferroflow (the job's tracking Service), whatever COMPAT_TARGET says.
-        server = start_server("sqlite", server_dir, f"sqlite:///{server_dir / 'mlflow.db'}",
-                              target="ferroflow", port=port)
+        # Always ferroflow (the job's tracking Service), whatever COMPAT_TARGET says,
+        # with the stack's basic auth (the admin of Secret ferroflow-auth; the auth
+        # database a SQLite file here) and its allowed hosts (the Service's name).
+        auth_ini = server_dir / "basic_auth.ini"
+        auth_ini.write_text("[mlflow]\ndefault_permission = READ\n"
+                            f"database_uri = sqlite:///{server_dir / 'basic_auth.db'}\n"
+                            "admin_username = admin\n")
+        server = start_server(
+            "sqlite", server_dir, f"sqlite:///{server_dir / 'mlflow.db'}",
+            target="ferroflow", port=port,
+            extra_args=["--app-name", "basic-auth",
+                        "--allowed-hosts", server_config("MLFLOW_SERVER_ALLOWED_HOSTS")],
+            extra_env={"MLFLOW_AUTH_CONFIG_PATH": str(auth_ini),
+                       **local_secrets()["ferroflow-auth"]})
         watcher.start()
         for pod in pods:
             env = {k: v for k, v in os.environ.items() if k not in RENDEZVOUS_VARS}
@@ -337,7 +378,15 @@ def check_run(server, job_env: dict, world: int):
     return client, run
 
 
-def test_pytorchjob_pods_train_and_log_to_ferroflow(tmp_path):
+def login_as_stack_admin(monkeypatch) -> None:
+    """The official client logs in as the trainer does: the stack's admin."""
+    admin = local_secrets()["ferroflow-auth"]
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", admin["MLFLOW_AUTH_ADMIN_USERNAME"])
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", admin["MLFLOW_AUTH_ADMIN_PASSWORD"])
+
+
+def test_pytorchjob_pods_train_and_log_to_ferroflow(tmp_path, monkeypatch):
+    login_as_stack_admin(monkeypatch)
     job = load_job("pytorchjob.yaml")
     pods = pytorchjob_pods(job)
     assert [p["rank"] for p in pods] == [0, 1, 2]
@@ -362,7 +411,8 @@ def check_pytorchjob(pods, master, server, results, listened):
     assert version.run_id == run.info.run_id
 
 
-def test_trainjob_pods_train_and_log_to_ferroflow(tmp_path):
+def test_trainjob_pods_train_and_log_to_ferroflow(tmp_path, monkeypatch):
+    login_as_stack_admin(monkeypatch)
     job = load_job("trainjob.yaml")
     pods = trainjob_pods(job)
     assert [p["rank"] for p in pods] == [0, 1, 2]

@@ -5,9 +5,9 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, PodSecurityContext,
-    PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecurityContext, Volume,
-    VolumeMount,
+    Capabilities, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, EnvVarSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile,
+    SecretKeySelector, SecurityContext, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -29,6 +29,8 @@ pub const TRAINJOB_DEFAULT_PORT: i32 = 29500;
 pub const TORCH_RUNTIME: &str = "torch-distributed";
 /// `runtimePatches[].manager` of the patch ferroflow writes.
 pub const PATCH_MANAGER: &str = "ferroflow.dev/launcher";
+/// The Secret with ferroflow's admin login (k8s/base/ferroflow.yaml).
+pub const CREDENTIALS_SECRET: &str = "ferroflow-auth";
 /// Non-root uid/gid of the trainer image.
 pub const TRAINER_UID: i64 = 65532;
 
@@ -58,6 +60,11 @@ pub struct JobOptions {
     pub shm_size: String,
     /// More container env (name, value), after the standard ones.
     pub extra_env: Vec<(String, String)>,
+    /// The Secret holding ferroflow's admin credentials (keys
+    /// `MLFLOW_AUTH_ADMIN_USERNAME`, `MLFLOW_AUTH_ADMIN_PASSWORD`), passed to
+    /// the trainer as `MLFLOW_TRACKING_USERNAME`/`_PASSWORD` (basic auth);
+    /// `None` for a server without auth.
+    pub credentials_secret: Option<String>,
     pub backoff_limit: i32,
 }
 
@@ -79,6 +86,7 @@ impl Default for JobOptions {
             memory_limit: "2Gi".into(),
             shm_size: "1Gi".into(),
             extra_env: Vec::new(),
+            credentials_secret: Some(CREDENTIALS_SECRET.into()),
             backoff_limit: 3,
         }
     }
@@ -134,6 +142,25 @@ fn env(opts: &JobOptions) -> Vec<EnvVar> {
         ..Default::default()
     })
     .collect::<Vec<_>>();
+    if let Some(secret) = &opts.credentials_secret {
+        for (name, key) in [
+            ("MLFLOW_TRACKING_USERNAME", "MLFLOW_AUTH_ADMIN_USERNAME"),
+            ("MLFLOW_TRACKING_PASSWORD", "MLFLOW_AUTH_ADMIN_PASSWORD"),
+        ] {
+            vars.push(EnvVar {
+                name: name.into(),
+                value_from: Some(EnvVarSource {
+                    secret_key_ref: Some(SecretKeySelector {
+                        name: secret.clone(),
+                        key: key.into(),
+                        optional: None,
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+    }
     vars.extend(opts.extra_env.iter().map(|(n, v)| EnvVar {
         name: n.clone(),
         value: Some(v.clone()),

@@ -70,6 +70,10 @@ pub struct SubmitArgs {
     /// Register the best model under this name (empty: do not register).
     #[arg(long, default_value = "DistributedTrainingModel")]
     pub register_as: String,
+    /// Secret with ferroflow's basic-auth login for the trainer (keys
+    /// MLFLOW_AUTH_ADMIN_USERNAME/PASSWORD); empty for a server without auth.
+    #[arg(long, default_value = crate::render::CREDENTIALS_SECRET)]
+    pub credentials_secret: String,
     /// ServiceAccount of the training pods (no API access).
     #[arg(long, default_value = "ferroflow-trainer")]
     pub service_account: String,
@@ -154,6 +158,8 @@ pub fn job_options(args: &SubmitArgs) -> Result<JobOptions> {
         memory_limit: args.memory_limit.clone(),
         shm_size: args.shm_size.clone(),
         extra_env,
+        credentials_secret: (!args.credentials_secret.is_empty())
+            .then(|| args.credentials_secret.clone()),
         backoff_limit: JobOptions::default().backoff_limit,
     })
 }

@@ -143,9 +143,15 @@ fn the_base_alone_lacks_exactly_the_overlay_secrets() {
     for finding in &f {
         assert_eq!(finding.rule, "refs/secret", "{finding}");
         assert!(
-            ["postgres-credentials", "minio-credentials", "ferroflow-s3"]
-                .iter()
-                .any(|s| finding.message.contains(s)),
+            [
+                "postgres-credentials",
+                "minio-credentials",
+                "ferroflow-s3",
+                "ferroflow-auth",
+                "ferroflow-auth-config"
+            ]
+            .iter()
+            .any(|s| finding.message.contains(s)),
             "{finding}"
         );
     }

@@ -55,6 +55,18 @@ fn user_from_row(row: &sqlx::any::AnyRow) -> ApiResult<User> {
     })
 }
 
+async fn table_exists(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    count_tables: &str,
+    table: &str,
+) -> ApiResult<bool> {
+    let n: i64 = sqlx::query_scalar(count_tables)
+        .bind(table)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n > 0)
+}
+
 fn synthetic_role_name(user_id: i64) -> String {
     format!("__user_{user_id}__")
 }
@@ -96,20 +108,18 @@ impl AuthStore {
             "SELECT COUNT(*) FROM information_schema.tables \
              WHERE table_schema = current_schema() AND table_name = $1"
         };
-        let exists = |table: &'static str| {
-            let pool = &self.pool;
-            async move {
-                let n: i64 = sqlx::query_scalar(count_tables)
-                    .bind(table)
-                    .fetch_one(pool)
-                    .await?;
-                Ok::<bool, ApiError>(n > 0)
-            }
-        };
-        if exists("alembic_version_auth").await? {
+        // One transaction: replicas starting together on one PostgreSQL
+        // queue on the lock, and the first one creates the schema.
+        let mut tx = self.pool.begin().await?;
+        if !sqlite {
+            sqlx::query("SELECT pg_advisory_xact_lock(7746392)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        if table_exists(&mut tx, count_tables, "alembic_version_auth").await? {
             let revision: Option<String> =
                 sqlx::query_scalar("SELECT version_num FROM alembic_version_auth")
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(&mut *tx)
                     .await?;
             return match revision.as_deref() {
                 Some(AUTH_ALEMBIC_HEAD) => Ok(()),
@@ -122,7 +132,7 @@ impl AuthStore {
                 ))),
             };
         }
-        if exists("users").await? {
+        if table_exists(&mut tx, count_tables, "users").await? {
             return Err(ApiError::internal(
                 "The auth database has a users table but no alembic_version_auth: it was made \
                  by an MLflow older than 3.6. Start `mlflow server --app-name basic-auth` \
@@ -130,7 +140,6 @@ impl AuthStore {
             ));
         }
         let migrator = if sqlite { &SQLITE } else { &POSTGRES };
-        let mut tx = self.pool.begin().await?;
         for migration in migrator.iter() {
             tx.execute(&*migration.sql).await?;
         }

@@ -115,7 +115,18 @@ async fn counts_requests_entities_and_artifact_bytes(backend: Backend) {
         .await
         .expect("health");
 
-    let text = scrape(&app).await;
+    // A download is counted when the server has finished sending it, which
+    // can be a moment after the client holds the last byte: scrape until
+    // it shows (at most 5 s).
+    let mut text = scrape(&app).await;
+    for _ in 0..50 {
+        let out = sample(&text, "ferroflow_artifact_bytes_total{direction=\"out\"}");
+        if out.is_some_and(|n| n >= payload.len() as f64) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        text = scrape(&app).await;
+    }
     let count = |route: &str, method: &str, status: u16| {
         sample(
             &text,
