@@ -2,10 +2,12 @@
 each without and with `--app-name basic-auth`, in one run, on SQLite.
 
 For each of the four servers: a fresh database, an experiment with one run,
-then N sequential keep-alive `runs/get` calls of that run (as the admin when
-auth is on, after one warm-up call). Printed per server: the median latency
-and the server's CPU time per call (utime + stime of its whole process group
-from /proc, before and after), and per product the difference auth makes.
+then N sequential keep-alive `runs/get` calls of that run, each series after
+one warm-up call: as the admin, and with auth also as a plain user (READ by
+default, so each call is checked against the user's grants). Printed per
+server and caller: the median latency and the server's CPU time per call
+(utime + stime of its whole process group from /proc, before and after),
+and per product the difference auth makes.
 The machine is shared and noisy: read the CPU figures and the ratios.
 
     cargo build --release -p ferroflow-server
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import compare  # noqa: E402  (the servers and databases of the main benchmark)
 
 ADMIN_PASSWORD = "bench-admin-password"
+READER_PASSWORD = "bench-reader-password"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -74,18 +77,31 @@ def start(kind: str, auth: bool, ferroflow: Path, workdir: Path) -> compare.Serv
 
 
 def measure(srv: compare.Server, auth: bool, n: int) -> dict:
-    s = requests.Session()
+    """N runs/get as the admin and, with auth, N more as a plain user (whose
+    requests are checked against their grants)."""
+    admin = requests.Session()
     if auth:
-        s.auth = ("admin", ADMIN_PASSWORD)
+        admin.auth = ("admin", ADMIN_PASSWORD)
     api = srv.url + compare.API
-    exp = compare.ok(s.post(api + "/experiments/create", json={"name": "auth-bench"}))["experiment_id"]
-    run = compare.ok(s.post(api + "/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
+    exp = compare.ok(admin.post(api + "/experiments/create", json={"name": "auth-bench"}))["experiment_id"]
+    run = compare.ok(admin.post(api + "/runs/create", json={"experiment_id": exp}))["run"]["info"]["run_id"]
     url = f"{api}/runs/get?run_id={run}"
+    result = {"n": n, "admin": timed_calls(srv, admin, url, n)}
+    if auth:
+        compare.ok(admin.post(api + "/users/create",
+                              json={"username": "reader", "password": READER_PASSWORD}))
+        reader = requests.Session()
+        reader.auth = ("reader", READER_PASSWORD)
+        result["user"] = timed_calls(srv, reader, url, n)
+    return result
+
+
+def timed_calls(srv: compare.Server, s: requests.Session, url: str, n: int) -> dict:
     compare.ok(s.get(url))  # the first authenticated call fills ferroflow's cache
     cpu0 = group_cpu_seconds(srv.proc.pid)
     latencies = compare.timed(lambda _: compare.ok(s.get(url)), n)
     cpu = group_cpu_seconds(srv.proc.pid) - cpu0
-    return {"n": n, "p50_ms": statistics.median(latencies) * 1000, "cpu_ms": cpu / n * 1000}
+    return {"p50_ms": statistics.median(latencies) * 1000, "cpu_ms": cpu / n * 1000}
 
 
 def main():
@@ -109,17 +125,23 @@ def main():
                     srv.stop()
                 time.sleep(0.5)
     print(f"\nruns/get, sequential keep-alive, SQLite ({os.cpu_count()} cores)")
-    print(f"{'server':<26}{'requests':>9}{'p50 ms':>10}{'CPU ms/call':>13}")
+    print(f"{'server':<26}{'caller':<8}{'requests':>9}{'p50 ms':>10}{'CPU ms/call':>13}")
     for (kind, auth), r in results.items():
-        label = f"{kind}{' --app-name basic-auth' if auth else ''}"
-        print(f"{label:<26}{r['n']:>9}{r['p50_ms']:>10.3f}{r['cpu_ms']:>13.3f}")
-    print("\nauth overhead per call (auth − no auth)")
+        label = f"{kind}{' basic-auth' if auth else ''}"
+        for caller in ("admin", "user"):
+            if caller in r:
+                m = r[caller]
+                who = caller if auth else "-"
+                print(f"{label:<26}{who:<8}{r['n']:>9}{m['p50_ms']:>10.3f}{m['cpu_ms']:>13.3f}")
+    print("\nauth overhead per call (with auth − without)")
     for kind in ("ferroflow", "mlflow"):
-        plain, auth = results[(kind, False)], results[(kind, True)]
-        print(f"{kind:<26}latency {auth['p50_ms'] - plain['p50_ms']:+.3f} ms, "
-              f"CPU {auth['cpu_ms'] - plain['cpu_ms']:+.3f} ms")
-    f, m = results[("ferroflow", True)], results[("mlflow", True)]
-    print(f"\nwith auth, mlflow / ferroflow: latency {m['p50_ms'] / f['p50_ms']:.0f}x, "
+        plain, auth = results[(kind, False)]["admin"], results[(kind, True)]
+        for caller in ("admin", "user"):
+            m = auth[caller]
+            print(f"{kind:<10}{caller:<7}latency {m['p50_ms'] - plain['p50_ms']:+.3f} ms, "
+                  f"CPU {m['cpu_ms'] - plain['cpu_ms']:+.3f} ms")
+    f, m = results[("ferroflow", True)]["user"], results[("mlflow", True)]["user"]
+    print(f"\nwith auth, a plain user, mlflow / ferroflow: latency {m['p50_ms'] / f['p50_ms']:.0f}x, "
           f"CPU {m['cpu_ms'] / max(f['cpu_ms'], 1e-6):.0f}x")
 
 

@@ -45,7 +45,7 @@ import mlflow
 from mlflow.entities import Metric, Param
 from mlflow.tracking import MlflowClient
 
-from conftest import REPO, TARGET, _stop, ferroflow_bin, free_port, mlflow_bin
+from conftest import REPO, TARGET, _stop, ferroflow_bin, free_port, mlflow_bin, start_server
 
 if int(mlflow.__version__.split(".")[0]) < 3:
     pytest.skip("the UI suite seeds with the MLflow 3 client (logged models)",
@@ -291,7 +291,7 @@ class Browser:
 
 
 def page(name: str, url: str, texts=(), selectors=(), steps=(), settle_ms=SETTLE_MS,
-         init_script: str | None = None) -> dict:
+         init_script: str | None = None, http_credentials: dict | None = None) -> dict:
     """A plan page: wait for every probe text and selector, run the extra
     steps, then keep watching ``settle_ms`` for late requests and errors."""
     plan_steps = [{"wait_text": t} for t in texts]
@@ -302,6 +302,8 @@ def page(name: str, url: str, texts=(), selectors=(), steps=(), settle_ms=SETTLE
     spec = {"name": name, "url": url, "steps": plan_steps}
     if init_script:
         spec["init_script"] = init_script
+    if http_credentials:
+        spec["http_credentials"] = http_credentials
     return spec
 
 
@@ -901,3 +903,57 @@ def test_static_prefix(driver, seeded, prefixed, server, tmp_path_factory):
         assert not outside, f"{res['name']}: requests outside {PREFIX}/: {outside}"
         api = [r for r in res["requests"] if "/ajax-api/" in r["url"] or "/graphql" in r["url"]]
         assert api, f"{res['name']} made no API call"
+
+
+# ---------------------------------------------------------------------------
+# Behind basic auth: the browser's login (HTTP credentials) on a second
+# server with --app-name basic-auth over the same store.
+# ---------------------------------------------------------------------------
+
+AUTH_ADMIN_PASSWORD = "ui-admin-password"
+AUTH_USER = ("reader", "ui-reader-password")
+
+
+@pytest.fixture(scope="module")
+def auth_server(seeded, server, tmp_path_factory):
+    work = tmp_path_factory.mktemp("ui-auth")
+    ini = work / "basic_auth.ini"
+    ini.write_text("[mlflow]\ndefault_permission = READ\n"
+                   f"database_uri = sqlite:///{work / 'basic_auth.db'}\nadmin_username = admin\n")
+    srv = start_server(server.backend, work, server.db_uri,
+                       artifact_args=["--artifacts-destination", str(server.artifacts_dir)],
+                       extra_args=["--app-name", "basic-auth"],
+                       extra_env={"MLFLOW_AUTH_CONFIG_PATH": str(ini),
+                                  "MLFLOW_AUTH_ADMIN_PASSWORD": AUTH_ADMIN_PASSWORD,
+                                  "MLFLOW_FLASK_SERVER_SECRET_KEY": "ui-test"},
+                       log_name="auth-server.log")
+    try:
+        r = requests.post(f"{srv.url}/api/2.0/mlflow/users/create", timeout=30,
+                          auth=("admin", AUTH_ADMIN_PASSWORD),
+                          json={"username": AUTH_USER[0], "password": AUTH_USER[1]})
+        assert r.status_code == 200, r.text
+        yield srv
+    finally:
+        _stop(srv.proc)
+
+
+def test_ui_behind_basic_auth(driver, seeded, auth_server, server, tmp_path_factory):
+    """A user (READ by default) sees the run page through the browser's login;
+    without credentials the UI is not served at all."""
+    ui = Browser(driver, auth_server.url, SCREENS / f"{TARGET}-{server.backend}",
+                 tmp_path_factory.mktemp("ui-auth-pages"))
+    exp_id, run1 = seeded["exp_id"], seeded["run1"]
+    login = {"username": AUTH_USER[0], "password": AUTH_USER[1]}
+    run, models, anonymous = ui.run(
+        page("auth-run", ui.url(f"/experiments/{exp_id}/runs/{run1}"),
+             texts=["ref-run-1", "Parameters (2)", "alpha", "0.5", "Metrics (2)", "rmse"],
+             http_credentials=login),
+        page("auth-models", ui.url("/models"), texts=[MODEL], http_credentials=login),
+        page("auth-anonymous", ui.url("/experiments"), texts=["You are not authenticated"],
+             settle_ms=0),
+        parallel=2,
+    )
+    ui.check(run)
+    ui.check(models)
+    assert [r["status"] for r in anonymous["bad_responses"]
+            if ui.same_origin(r["url"])][:1] == [401], anonymous["bad_responses"]

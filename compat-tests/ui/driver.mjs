@@ -169,7 +169,10 @@ async function shot(page, label) {
 async function runPage(browser, spec, opts) {
   const started = Date.now();
   const defaultTimeout = opts.defaultTimeout;
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const contextOptions = { viewport: { width: 1400, height: 900 } };
+  // Basic-auth servers: the browser answers the 401 challenge with these.
+  if (spec.http_credentials) contextOptions.httpCredentials = spec.http_credentials;
+  const context = await browser.newContext(contextOptions);
   if (spec.init_script) await context.addInitScript(spec.init_script);
   const page = await context.newPage();
   page.__name = spec.name;
