@@ -791,6 +791,65 @@ def test_auth_service_client_round_trip(stack):
     assert_401(Api(srv.url, name, "svc-password-0003").get(f"{API}/users/current"), "deleted")
 
 
+def test_roles_through_the_auth_service_client(stack):
+    """Roles (RBAC): a role's grants reach every user it is assigned to, and
+    stop when the grant, the assignment or the role goes."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.server import get_app_client
+
+    srv = stack.noperm
+    owner = new_user(srv, "role_owner")
+    exp_id = owner.create_experiment()
+    member = new_user(srv, "role_member")
+    get_exp = lambda: member.get(f"{API}/experiments/get", params={"experiment_id": exp_id})  # noqa: E731
+    assert get_exp().status_code == 403
+    role_name = f"readers_{uuid.uuid4().hex[:8]}"
+    with mlflow_as(srv, ADMIN, ADMIN_PW):
+        ac = get_app_client("basic-auth", tracking_uri=srv.url)
+        role = ac.create_role("default", role_name, description="read one experiment")
+        assert (role.name, role.workspace, role.description) == (role_name, "default",
+                                                                  "read one experiment")
+        with pytest.raises(MlflowException) as ei:
+            ac.create_role("default", role_name)
+        assert ei.value.error_code == "RESOURCE_ALREADY_EXISTS"
+        with pytest.raises(MlflowException) as ei:
+            ac.create_role("default", "__user_999__")
+        assert ei.value.error_code == "INVALID_PARAMETER_VALUE"
+        rp = ac.add_role_permission(role.id, "experiment", exp_id, "READ")
+        assert (rp.role_id, rp.resource_type, rp.resource_pattern, rp.permission) == \
+            (role.id, "experiment", exp_id, "READ")
+        with pytest.raises(MlflowException) as ei:
+            ac.add_role_permission(role.id, "run", "some-run-id", "READ")  # tiers take only *
+        assert ei.value.error_code == "INVALID_PARAMETER_VALUE"
+        assignment = ac.assign_role(member.username, role.id)
+        assert assignment.role_id == role.id
+        assert get_exp().status_code == 200
+        assert [r.name for r in ac.list_user_roles(member.username)] == [role_name]
+        assert [a.role_id for a in ac.list_role_users(role.id)] == [role.id]
+        assert role_name in [r.name for r in ac.list_roles("default")]
+        assert [p.permission for p in ac.list_role_permissions(role.id)] == ["READ"]
+        assert ac.update_role_permission(rp.id, "DENY").permission == "DENY"
+        assert get_exp().status_code == 403
+        ac.update_role_permission(rp.id, "READ")
+        renamed = ac.update_role(role.id, name=role_name + "_x")
+        assert renamed.name == role_name + "_x"
+        assert ac.get_role(role.id).permissions[0].permission == "READ"
+        ac.unassign_role(member.username, role.id)
+        assert get_exp().status_code == 403
+        ac.assign_role(member.username, role.id)
+        ac.remove_role_permission(rp.id)
+        assert get_exp().status_code == 403
+        ac.delete_role(role.id)
+        with pytest.raises(MlflowException) as ei:
+            ac.get_role(role.id)
+        assert ei.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    # Only admins manage roles; a user may list their own.
+    assert_403(member.post(f"{API3}/roles/create", json={"workspace": "default", "name": "mine"}))
+    assert member.get(f"{API3}/users/roles/list",
+                      params={"username": member.username}).status_code == 200
+    assert_403(member.get(f"{API3}/users/roles/list", params={"username": owner.username}))
+
+
 # ---------------------------------------------------------------------------
 # 5. permissions
 # ---------------------------------------------------------------------------

@@ -4,10 +4,11 @@
 //! (`auth::policy`); the handlers do the work. Without `--app-name
 //! basic-auth` these routes answer 404, as `mlflow server` does.
 //!
-//! Roles (`/api/3.0/mlflow/roles/*`) answer `NOT_IMPLEMENTED`.
+//! Roles (`/api/3.0/mlflow/roles/*`): named sets of grants, assigned to
+//! users, in the `default` workspace (workspaces are off).
 
 use super::permission::{valid_pattern, Action, Key, Permission, Requirement};
-use super::store::User;
+use super::store::{Assignment, Role, RolePermission, User};
 use super::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::handlers::Router;
@@ -42,11 +43,19 @@ pub fn routes_v3(r: &mut Router) {
             .get(&path("/users/permissions/get"), get_permission)
             .get(&path("/users/permissions/list"), list_permissions)
             .get(&path("/users/current/permissions"), current_permissions)
-            .post(&path("/roles/create"), roles_not_implemented)
-            .get(&path("/roles/get"), roles_not_implemented)
-            .get(&path("/roles/list"), roles_not_implemented)
-            .patch(&path("/roles/update"), roles_not_implemented)
-            .delete(&path("/roles/delete"), roles_not_implemented);
+            .post(&path("/roles/create"), create_role)
+            .get(&path("/roles/get"), get_role)
+            .get(&path("/roles/list"), list_roles)
+            .patch(&path("/roles/update"), update_role)
+            .delete(&path("/roles/delete"), delete_role)
+            .post(&path("/roles/permissions/add"), add_role_permission)
+            .delete(&path("/roles/permissions/remove"), remove_role_permission)
+            .get(&path("/roles/permissions/list"), list_role_permissions)
+            .patch(&path("/roles/permissions/update"), update_role_permission)
+            .post(&path("/roles/assign"), assign_role)
+            .delete(&path("/roles/unassign"), unassign_role)
+            .get(&path("/users/roles/list"), list_user_roles)
+            .get(&path("/roles/users/list"), list_role_users);
     }
 }
 
@@ -293,15 +302,7 @@ async fn grant(
     let params = request_params(&req, &body);
     let username = param(&params, "username")?;
     let (resource_type, resource_id) = grant_target(&params)?;
-    let permission = param(&params, "permission")?;
-    let permission = Permission::parse(&permission)
-        .filter(|p| *p != Permission::NoPermissions)
-        .ok_or_else(|| {
-            ApiError::invalid_parameter(format!(
-                "Invalid permission '{permission}'. Valid permissions are: READ, USE, EDIT, \
-                 MANAGE, DENY."
-            ))
-        })?;
+    let permission = grantable(&resource_type, &param(&params, "permission")?)?;
     let user = auth.store.get_user(&username).await?;
     auth.store
         .grant(&user, &resource_type, &resource_id, permission, false)
@@ -399,11 +400,260 @@ async fn current_permissions(
     Ok(HttpResponse::Ok().json(permissions_json(auth, &user).await?))
 }
 
-async fn roles_not_implemented(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    auth_of(&state)?;
-    Err(ApiError::new(
-        ErrorCode::NotImplemented,
-        "Roles are not implemented by ferroflow; grant permissions per user with \
-         /api/3.0/mlflow/users/permissions/grant.",
+/// An integer parameter (MLflow's `_get_int_request_param`).
+fn int_param(params: &Map<String, Value>, name: &str) -> ApiResult<i64> {
+    let raw = param(params, name)?;
+    raw.trim().parse().map_err(|_| {
+        ApiError::invalid_parameter(format!(
+            "Parameter '{name}' must be an integer. Got: '{raw}'"
+        ))
+    })
+}
+
+/// A grantable level for `resource_type`: not NO_PERMISSIONS; `workspace`
+/// takes only USE and MANAGE.
+fn grantable(resource_type: &str, permission: &str) -> ApiResult<Permission> {
+    let level = Permission::parse(permission)
+        .filter(|p| *p != Permission::NoPermissions)
+        .ok_or_else(|| {
+            ApiError::invalid_parameter(format!(
+                "Invalid permission '{permission}'. Valid permissions are: READ, USE, EDIT, \
+                 MANAGE, DENY."
+            ))
+        })?;
+    if resource_type == "workspace" && !matches!(level, Permission::Use | Permission::Manage) {
+        return Err(ApiError::invalid_parameter(format!(
+            "Permission '{permission}' is not valid for resource type 'workspace': use USE or MANAGE."
+        )));
+    }
+    Ok(level)
+}
+
+fn role_permission_json(p: &RolePermission) -> Value {
+    json!({"id": p.id, "role_id": p.role_id, "resource_type": p.resource_type,
+           "resource_pattern": p.resource_pattern, "permission": p.permission})
+}
+
+fn role_json(role: &Role) -> Value {
+    json!({
+        "id": role.id, "name": role.name, "workspace": role.workspace,
+        "description": role.description,
+        "permissions": role.permissions.iter().map(role_permission_json).collect::<Vec<_>>(),
+    })
+}
+
+fn assignment_json(a: &Assignment) -> Value {
+    json!({"id": a.id, "user_id": a.user_id, "role_id": a.role_id})
+}
+
+async fn create_role(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let name = param(&params, "name")?;
+    let workspace = param(&params, "workspace")?;
+    if workspace.trim().is_empty() {
+        return Err(ApiError::invalid_parameter("Workspace cannot be empty."));
+    }
+    let description = match params.get("description") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(d.as_str()),
+        Some(_) => {
+            return Err(ApiError::invalid_parameter(
+                "Role description must be a string or null.",
+            ))
+        }
+    };
+    let role = auth
+        .store
+        .create_role(&name, &workspace, description)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"role": role_json(&role)})))
+}
+
+async fn get_role(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let role = auth
+        .store
+        .get_role(int_param(&request_params(&req, &body), "role_id")?)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"role": role_json(&role)})))
+}
+
+async fn list_roles(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let workspace = params.get("workspace").and_then(Value::as_str);
+    if workspace.is_some_and(|w| w.trim().is_empty()) {
+        return Err(ApiError::invalid_parameter(
+            "Parameter 'workspace' must be a non-empty string when provided.",
+        ));
+    }
+    let roles = auth.store.list_roles(workspace).await?;
+    Ok(HttpResponse::Ok().json(json!({"roles": roles.iter().map(role_json).collect::<Vec<_>>()})))
+}
+
+async fn update_role(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let role_id = int_param(&params, "role_id")?;
+    let text = |key: &str| -> ApiResult<Option<String>> {
+        match params.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(ApiError::invalid_parameter(format!(
+                "Role {key} must be a string."
+            ))),
+        }
+    };
+    let (name, description) = (text("name")?, text("description")?);
+    if name.is_none() && description.is_none() {
+        return Err(ApiError::invalid_parameter(
+            "At least one of 'name' or 'description' must be provided to update a role.",
+        ));
+    }
+    let role = auth
+        .store
+        .update_role(role_id, name.as_deref(), description.as_deref())
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"role": role_json(&role)})))
+}
+
+async fn delete_role(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    auth.store
+        .delete_role(int_param(&request_params(&req, &body), "role_id")?)
+        .await?;
+    Ok(empty())
+}
+
+async fn add_role_permission(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let role_id = int_param(&params, "role_id")?;
+    let resource_type = param(&params, "resource_type")?;
+    let pattern = param(&params, "resource_pattern")?;
+    valid_pattern(&resource_type, &pattern).map_err(ApiError::invalid_parameter)?;
+    let level = grantable(&resource_type, &param(&params, "permission")?)?;
+    let rp = auth
+        .store
+        .add_role_permission(role_id, &resource_type, &pattern, level)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"role_permission": role_permission_json(&rp)})))
+}
+
+async fn remove_role_permission(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let id = int_param(&request_params(&req, &body), "role_permission_id")?;
+    auth.store.remove_role_permission(id).await?;
+    Ok(empty())
+}
+
+async fn list_role_permissions(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let role_id = int_param(&request_params(&req, &body), "role_id")?;
+    let perms = auth.store.list_role_permissions(role_id).await?;
+    Ok(HttpResponse::Ok().json(
+        json!({"role_permissions": perms.iter().map(role_permission_json).collect::<Vec<_>>()}),
     ))
+}
+
+async fn update_role_permission(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let id = int_param(&params, "role_permission_id")?;
+    let current = auth.store.role_permission(id).await?;
+    let level = grantable(&current.resource_type, &param(&params, "permission")?)?;
+    let rp = auth.store.update_role_permission(id, level).await?;
+    Ok(HttpResponse::Ok().json(json!({"role_permission": role_permission_json(&rp)})))
+}
+
+async fn assign_role(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let user = auth.store.get_user(&param(&params, "username")?).await?;
+    let assignment = auth
+        .store
+        .assign_role(&user, int_param(&params, "role_id")?)
+        .await?;
+    Ok(HttpResponse::Ok().json(json!({"assignment": assignment_json(&assignment)})))
+}
+
+async fn unassign_role(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let params = request_params(&req, &body);
+    let user = auth.store.get_user(&param(&params, "username")?).await?;
+    auth.store
+        .unassign_role(&user, int_param(&params, "role_id")?)
+        .await?;
+    Ok(empty())
+}
+
+async fn list_user_roles(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let user = auth
+        .store
+        .get_user(&param(&request_params(&req, &body), "username")?)
+        .await?;
+    let roles = auth.store.user_roles(&user).await?;
+    Ok(HttpResponse::Ok().json(json!({"roles": roles.iter().map(role_json).collect::<Vec<_>>()})))
+}
+
+async fn list_role_users(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    let auth = auth_of(&state)?;
+    let role_id = int_param(&request_params(&req, &body), "role_id")?;
+    let assignments = auth.store.role_users(role_id).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"assignments": assignments.iter().map(assignment_json).collect::<Vec<_>>()})))
 }

@@ -490,12 +490,20 @@ pub const ROUTES: &[(&str, &str, Policy)] = &[
         "/api/3.0/mlflow/users/current/permissions",
         Authenticated,
     ),
-    // Roles (not implemented: NOT_IMPLEMENTED for admins).
+    // Roles: administered by admins; a user may list their own.
     (POST, "/api/3.0/mlflow/roles/create", Admin),
     (GET, "/api/3.0/mlflow/roles/get", Admin),
     (GET, "/api/3.0/mlflow/roles/list", Admin),
     (PATCH, "/api/3.0/mlflow/roles/update", Admin),
     (DELETE, "/api/3.0/mlflow/roles/delete", Admin),
+    (POST, "/api/3.0/mlflow/roles/permissions/add", Admin),
+    (DELETE, "/api/3.0/mlflow/roles/permissions/remove", Admin),
+    (GET, "/api/3.0/mlflow/roles/permissions/list", Admin),
+    (PATCH, "/api/3.0/mlflow/roles/permissions/update", Admin),
+    (POST, "/api/3.0/mlflow/roles/assign", Admin),
+    (DELETE, "/api/3.0/mlflow/roles/unassign", Admin),
+    (GET, "/api/3.0/mlflow/users/roles/list", SelfOrAdmin),
+    (GET, "/api/3.0/mlflow/roles/users/list", Admin),
 ];
 
 /// `/ajax-api/…` → `/api/…`: both prefixes share one policy.

@@ -473,3 +473,377 @@ impl AuthStore {
         Ok(())
     }
 }
+
+/// A role with its permissions (MLflow's `Role` JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub id: i64,
+    pub name: String,
+    pub workspace: String,
+    pub description: Option<String>,
+    pub permissions: Vec<RolePermission>,
+}
+
+/// One row of `role_permissions`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolePermission {
+    pub id: i64,
+    pub role_id: i64,
+    pub resource_type: String,
+    pub resource_pattern: String,
+    pub permission: String,
+}
+
+/// One row of `user_role_assignments`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub id: i64,
+    pub user_id: i64,
+    pub role_id: i64,
+}
+
+fn role_not_found(role_id: i64) -> ApiError {
+    ApiError::not_found(format!("Role with id={role_id} not found"))
+}
+
+/// Roles (`/api/3.0/mlflow/roles/*`): named sets of grants assigned to users.
+impl AuthStore {
+    async fn role_permissions_of(&self, role_ids: &[i64]) -> ApiResult<Vec<RolePermission>> {
+        let mut out = Vec::new();
+        for role_id in role_ids {
+            let rows = sqlx::query(
+                "SELECT id, role_id, resource_type, resource_pattern, permission \
+                 FROM role_permissions WHERE role_id = $1 ORDER BY id",
+            )
+            .bind(role_id)
+            .fetch_all(&self.pool)
+            .await?;
+            for row in rows {
+                out.push(RolePermission {
+                    id: row.try_get(0)?,
+                    role_id: row.try_get(1)?,
+                    resource_type: row.try_get(2)?,
+                    resource_pattern: row.try_get(3)?,
+                    permission: row.try_get(4)?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Roles matching `filter` (a WHERE clause on `roles`, `$1` bound to
+    /// `bind` when given), each with its permissions.
+    async fn roles_where(
+        &self,
+        filter: &str,
+        bind: Option<&str>,
+        id: Option<i64>,
+    ) -> ApiResult<Vec<Role>> {
+        let sql =
+            format!("SELECT id, name, workspace, description FROM roles {filter} ORDER BY id");
+        let mut query = sqlx::query(&sql);
+        if let Some(value) = bind {
+            query = query.bind(value.to_string());
+        }
+        if let Some(value) = id {
+            query = query.bind(value);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut roles = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: i64 = row.try_get(0)?;
+            roles.push(Role {
+                id,
+                name: row.try_get(1)?,
+                workspace: row.try_get(2)?,
+                description: row.try_get(3)?,
+                permissions: self.role_permissions_of(&[id]).await?,
+            });
+        }
+        Ok(roles)
+    }
+
+    pub async fn get_role(&self, role_id: i64) -> ApiResult<Role> {
+        self.roles_where("WHERE id = $1", None, Some(role_id))
+            .await?
+            .pop()
+            .ok_or_else(|| role_not_found(role_id))
+    }
+
+    /// Every role, or those of one workspace.
+    pub async fn list_roles(&self, workspace: Option<&str>) -> ApiResult<Vec<Role>> {
+        match workspace {
+            Some(w) => {
+                self.roles_where("WHERE workspace = $1", Some(w), None)
+                    .await
+            }
+            None => self.roles_where("", None, None).await,
+        }
+    }
+
+    pub async fn create_role(
+        &self,
+        name: &str,
+        workspace: &str,
+        description: Option<&str>,
+    ) -> ApiResult<Role> {
+        check_role_name(name)?;
+        let taken = || {
+            ApiError::already_exists(format!(
+                "Role (name={name}, workspace={workspace}) already exists."
+            ))
+        };
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM roles WHERE name = $1 AND workspace = $2")
+                .bind(name)
+                .bind(workspace)
+                .fetch_optional(&self.pool)
+                .await?;
+        if existing.is_some() {
+            return Err(taken());
+        }
+        let id: i64 = match sqlx::query_scalar(
+            "INSERT INTO roles (name, workspace, description) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(workspace)
+        .bind(description)
+        .fetch_one(&self.pool)
+        .await
+        {
+            Ok(id) => id,
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => return Err(taken()),
+            Err(e) => return Err(e.into()),
+        };
+        self.get_role(id).await
+    }
+
+    pub async fn update_role(
+        &self,
+        role_id: i64,
+        name: Option<&str>,
+        description: Option<&str>,
+    ) -> ApiResult<Role> {
+        let role = self.get_role(role_id).await?;
+        if let Some(name) = name {
+            check_role_name(name)?;
+            if name != role.name {
+                let clash: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM roles WHERE name = $1 AND workspace = $2")
+                        .bind(name)
+                        .bind(&role.workspace)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                if clash.is_some() {
+                    return Err(ApiError::already_exists(format!(
+                        "Role with name={name} already exists in workspace={}",
+                        role.workspace
+                    )));
+                }
+            }
+        }
+        sqlx::query("UPDATE roles SET name = $1, description = $2 WHERE id = $3")
+            .bind(name.unwrap_or(&role.name))
+            .bind(description.or(role.description.as_deref()))
+            .bind(role_id)
+            .execute(&self.pool)
+            .await?;
+        self.get_role(role_id).await
+    }
+
+    /// Deletes a role with its permissions and assignments, in one transaction.
+    pub async fn delete_role(&self, role_id: i64) -> ApiResult<()> {
+        self.get_role(role_id).await?;
+        let mut tx = self.pool.begin().await?;
+        for sql in [
+            "DELETE FROM user_role_assignments WHERE role_id = $1",
+            "DELETE FROM role_permissions WHERE role_id = $1",
+            "DELETE FROM roles WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(role_id).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn add_role_permission(
+        &self,
+        role_id: i64,
+        resource_type: &str,
+        pattern: &str,
+        permission: Permission,
+    ) -> ApiResult<RolePermission> {
+        self.get_role(role_id).await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM role_permissions \
+             WHERE role_id = $1 AND resource_type = $2 AND resource_pattern = $3",
+        )
+        .bind(role_id)
+        .bind(resource_type)
+        .bind(pattern)
+        .fetch_optional(&self.pool)
+        .await?;
+        if exists.is_some() {
+            return Err(ApiError::already_exists(format!(
+                "Role permission (role_id={role_id}, resource_type={resource_type}, \
+                 resource_pattern={pattern}) already exists."
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO role_permissions (role_id, resource_type, resource_pattern, permission) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(role_id)
+        .bind(resource_type)
+        .bind(pattern)
+        .bind(permission.name())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RolePermission {
+            id,
+            role_id,
+            resource_type: resource_type.to_string(),
+            resource_pattern: pattern.to_string(),
+            permission: permission.name().to_string(),
+        })
+    }
+
+    pub async fn role_permission(&self, id: i64) -> ApiResult<RolePermission> {
+        let row = sqlx::query(
+            "SELECT id, role_id, resource_type, resource_pattern, permission \
+             FROM role_permissions WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("Role permission with id={id} not found")))?;
+        Ok(RolePermission {
+            id: row.try_get(0)?,
+            role_id: row.try_get(1)?,
+            resource_type: row.try_get(2)?,
+            resource_pattern: row.try_get(3)?,
+            permission: row.try_get(4)?,
+        })
+    }
+
+    pub async fn remove_role_permission(&self, id: i64) -> ApiResult<()> {
+        self.role_permission(id).await?;
+        sqlx::query("DELETE FROM role_permissions WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn update_role_permission(
+        &self,
+        id: i64,
+        permission: Permission,
+    ) -> ApiResult<RolePermission> {
+        self.role_permission(id).await?;
+        sqlx::query("UPDATE role_permissions SET permission = $1 WHERE id = $2")
+            .bind(permission.name())
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        self.role_permission(id).await
+    }
+
+    pub async fn list_role_permissions(&self, role_id: i64) -> ApiResult<Vec<RolePermission>> {
+        self.get_role(role_id).await?;
+        self.role_permissions_of(&[role_id]).await
+    }
+
+    pub async fn assign_role(&self, user: &User, role_id: i64) -> ApiResult<Assignment> {
+        self.get_role(role_id).await?;
+        let exists: Option<i64> = sqlx::query_scalar(
+            "SELECT id FROM user_role_assignments WHERE user_id = $1 AND role_id = $2",
+        )
+        .bind(user.id)
+        .bind(role_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        if exists.is_some() {
+            return Err(ApiError::already_exists(format!(
+                "User role assignment (user_id={}, role_id={role_id}) already exists",
+                user.id
+            )));
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO user_role_assignments (user_id, role_id) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(user.id)
+        .bind(role_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Assignment {
+            id,
+            user_id: user.id,
+            role_id,
+        })
+    }
+
+    pub async fn unassign_role(&self, user: &User, role_id: i64) -> ApiResult<()> {
+        let done =
+            sqlx::query("DELETE FROM user_role_assignments WHERE user_id = $1 AND role_id = $2")
+                .bind(user.id)
+                .bind(role_id)
+                .execute(&self.pool)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(ApiError::not_found(format!(
+                "User role assignment (user_id={}, role_id={role_id}) not found",
+                user.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// The roles assigned to a user.
+    pub async fn user_roles(&self, user: &User) -> ApiResult<Vec<Role>> {
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT role_id FROM user_role_assignments WHERE user_id = $1 ORDER BY role_id",
+        )
+        .bind(user.id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut roles = Vec::with_capacity(ids.len());
+        for id in ids {
+            roles.push(self.get_role(id).await?);
+        }
+        Ok(roles)
+    }
+
+    pub async fn role_users(&self, role_id: i64) -> ApiResult<Vec<Assignment>> {
+        self.get_role(role_id).await?;
+        let rows = sqlx::query(
+            "SELECT id, user_id, role_id FROM user_role_assignments WHERE role_id = $1 ORDER BY id",
+        )
+        .bind(role_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Assignment {
+                    id: row.try_get(0)?,
+                    user_id: row.try_get(1)?,
+                    role_id: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// A role name: non-empty, not the reserved prefix of per-user roles.
+fn check_role_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() {
+        return Err(ApiError::invalid_parameter("Role name cannot be empty."));
+    }
+    if name.starts_with("__user_") {
+        return Err(ApiError::invalid_parameter(format!(
+            "Role name '{name}' uses the reserved '__user_' prefix, which is reserved for \
+             per-user permission roles."
+        )));
+    }
+    Ok(())
+}

@@ -902,3 +902,158 @@ async fn admin_bootstrap_follows_mlflow() {
         &rotated
     ));
 }
+
+/// Roles: a role's grants reach the users it is assigned to and stop with
+/// the assignment; names are unique per workspace and `__user_` is reserved.
+async fn roles(app: &TestApp) {
+    create_users(app).await;
+    let api = |p: &str| format!("/api/2.0/mlflow/{p}");
+    let v3 = |p: &str| format!("/api/3.0/mlflow/{p}");
+    let (_, b) = call(
+        app,
+        ALICE,
+        Method::POST,
+        &api("experiments/create"),
+        Some(json!({"name": "shared"})),
+    )
+    .await;
+    let exp = b["experiment_id"].as_str().unwrap().to_string();
+    let get_exp = format!("{}?experiment_id={exp}", api("experiments/get"));
+    assert_eq!(call(app, BOB, Method::GET, &get_exp, None).await.0, 403);
+    let (s, b) = call(
+        app,
+        ADMIN,
+        Method::POST,
+        &v3("roles/create"),
+        Some(json!({"workspace": "default", "name": "readers"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["role"]["permissions"], json!([]));
+    let role = b["role"]["id"].as_i64().unwrap();
+    let (s, b) = call(
+        app,
+        ADMIN,
+        Method::POST,
+        &v3("roles/create"),
+        Some(json!({"workspace": "default", "name": "readers"})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (400, Some("RESOURCE_ALREADY_EXISTS"))
+    );
+    let (s, _) = call(
+        app,
+        ADMIN,
+        Method::POST,
+        &v3("roles/create"),
+        Some(json!({"workspace": "default", "name": "__user_9__"})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, b) = call(app, ADMIN, Method::POST, &v3("roles/permissions/add"), Some(json!({"role_id": role, "resource_type": "experiment", "resource_pattern": exp, "permission": "READ"}))).await;
+    assert_eq!(s, 200, "{b}");
+    let rp = b["role_permission"]["id"].as_i64().unwrap();
+    let (s, _) = call(
+        app,
+        ADMIN,
+        Method::POST,
+        &v3("roles/assign"),
+        Some(json!({"username": "bob", "role_id": role})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(call(app, BOB, Method::GET, &get_exp, None).await.0, 200);
+    let (s, b) = call(
+        app,
+        BOB,
+        Method::GET,
+        &format!("{}?username=bob", v3("users/roles/list")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["roles"][0]["name"].as_str()),
+        (200, Some("readers")),
+        "{b}"
+    );
+    assert_eq!(
+        call(
+            app,
+            BOB,
+            Method::GET,
+            &format!("{}?role_id={role}", v3("roles/get")),
+            None
+        )
+        .await
+        .0,
+        403
+    );
+    let (s, b) = call(
+        app,
+        ADMIN,
+        Method::PATCH,
+        &v3("roles/permissions/update"),
+        Some(json!({"role_permission_id": rp, "permission": "DENY"})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["role_permission"]["permission"].as_str()),
+        (200, Some("DENY"))
+    );
+    assert_eq!(call(app, BOB, Method::GET, &get_exp, None).await.0, 403);
+    call(
+        app,
+        ADMIN,
+        Method::PATCH,
+        &v3("roles/permissions/update"),
+        Some(json!({"role_permission_id": rp, "permission": "READ"})),
+    )
+    .await;
+    let (s, _) = call(
+        app,
+        ADMIN,
+        Method::DELETE,
+        &v3("roles/unassign"),
+        Some(json!({"username": "bob", "role_id": role})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    assert_eq!(call(app, BOB, Method::GET, &get_exp, None).await.0, 403);
+    let (s, _) = call(
+        app,
+        ADMIN,
+        Method::DELETE,
+        &v3("roles/delete"),
+        Some(json!({"role_id": role})),
+    )
+    .await;
+    assert_eq!(s, 200);
+    let (s, b) = call(
+        app,
+        ADMIN,
+        Method::GET,
+        &format!("{}?role_id={role}", v3("roles/get")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    let (s, b) = call(
+        app,
+        ADMIN,
+        Method::GET,
+        &format!("{}?role_id=x", v3("roles/get")),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
+}
+
+on_both_backends_with_auth!(role_grants, roles, Permission::NoPermissions);
