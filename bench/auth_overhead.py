@@ -43,16 +43,12 @@ def group_cpu_seconds(pgid: int) -> float:
     """utime + stime of every process in the group (children that exited are
     counted by their parent's cutime/cstime)."""
     total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    for pid in compare.group_pids(pgid):
         try:
-            if os.getpgid(int(entry)) != pgid:
-                continue
-            with open(f"/proc/{entry}/stat") as f:
+            with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
             total += sum(int(x) for x in fields[11:15])  # utime stime cutime cstime
-        except (OSError, ProcessLookupError, ValueError):
+        except (OSError, ValueError):
             continue
     return total / CLK_TCK
 

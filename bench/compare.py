@@ -127,21 +127,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def group_rss_bytes(pgid: int) -> int:
-    """Sum of VmRSS over the processes of one process group."""
-    total = 0
+def group_pids(pgid: int) -> list[int]:
+    """The processes of one process group (a server and its workers)."""
+    pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            if os.getpgid(int(entry)) != pgid:
-                continue
-            with open(f"/proc/{entry}/status") as f:
+            if os.getpgid(int(entry)) == pgid:
+                pids.append(int(entry))
+        except (OSError, ProcessLookupError):
+            continue
+    return pids
+
+
+def group_rss_bytes(pgid: int) -> int:
+    """Sum of VmRSS over the processes of one process group."""
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f"/proc/{pid}/status") as f:
                 for line in f:
                     if line.startswith("VmRSS:"):
                         total += int(line.split()[1]) * 1024
                         break
-        except (OSError, ProcessLookupError):
+        except OSError:
             continue
     return total
 

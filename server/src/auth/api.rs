@@ -14,7 +14,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::handlers::Router;
 use crate::state::AppState;
 use actix_web::http::Method;
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
@@ -95,20 +95,65 @@ pub fn param(params: &Map<String, Value>, name: &str) -> ApiResult<String> {
     }
 }
 
-fn auth_of(state: &AppState) -> ApiResult<&Arc<Auth>> {
-    state.auth.as_ref().ok_or_else(|| {
-        ApiError::new(
-            ErrorCode::EndpointNotFound,
-            "No such endpoint on this server.",
-        )
-    })
+/// What every handler here starts from: the auth layer (404 without
+/// `--app-name basic-auth`), the request's parameters as MLflow's auth
+/// handlers read them, and the authenticated caller.
+pub struct Call {
+    auth: Arc<Auth>,
+    params: Map<String, Value>,
+    caller: Option<User>,
+    json_body: bool,
 }
 
-fn caller(req: &HttpRequest) -> ApiResult<User> {
-    req.extensions()
-        .get::<Caller>()
-        .map(|c| c.0.clone())
-        .ok_or_else(|| ApiError::new(ErrorCode::PermissionDenied, "Permission denied"))
+impl Call {
+    fn param(&self, name: &str) -> ApiResult<String> {
+        param(&self.params, name)
+    }
+
+    fn int(&self, name: &str) -> ApiResult<i64> {
+        int_param(&self.params, name)
+    }
+
+    fn caller(&self) -> ApiResult<&User> {
+        self.caller
+            .as_ref()
+            .ok_or_else(|| ApiError::new(ErrorCode::PermissionDenied, "Permission denied"))
+    }
+
+    /// The user a `username` parameter names.
+    async fn named_user(&self) -> ApiResult<User> {
+        self.auth.store.get_user(&self.param("username")?).await
+    }
+}
+
+impl FromRequest for Call {
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let auth = req
+                .app_data::<web::Data<AppState>>()
+                .and_then(|state| state.auth.clone())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::EndpointNotFound,
+                        "No such endpoint on this server.",
+                    )
+                })?;
+            let body = body
+                .await
+                .map_err(|e| ApiError::bad_request(format!("Could not read request body: {e}")))?;
+            Ok(Call {
+                auth,
+                params: request_params(&req, &body),
+                caller: req.extensions().get::<Caller>().map(|c| c.0.clone()),
+                json_body: req.content_type().eq_ignore_ascii_case("application/json"),
+            })
+        })
+    }
 }
 
 fn user_json(user: &User) -> Value {
@@ -127,18 +172,13 @@ fn text(status: u16, message: &'static str) -> HttpResponse {
         .body(message)
 }
 
-async fn create_user(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    if !req.content_type().eq_ignore_ascii_case("application/json") {
+async fn create_user(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    if !call.json_body {
         return Ok(text(400, "Invalid content type. Must be application/json"));
     }
-    let params = request_params(&req, &body);
-    let username = param(&params, "username").unwrap_or_default();
-    let password = param(&params, "password").unwrap_or_default();
+    let username = call.param("username").unwrap_or_default();
+    let password = call.param("password").unwrap_or_default();
     if username.is_empty() || password.is_empty() {
         return Ok(text(400, "Username and password cannot be empty."));
     }
@@ -147,25 +187,18 @@ async fn create_user(
     Ok(HttpResponse::Ok().json(json!({"user": user_json(&user)})))
 }
 
-async fn get_user(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let username = param(&request_params(&req, &body), "username")?;
-    let user = auth.store.get_user(&username).await?;
+async fn get_user(call: Call) -> ApiResult<HttpResponse> {
+    let user = call.named_user().await?;
     Ok(HttpResponse::Ok().json(json!({"user": user_json(&user)})))
 }
 
-async fn current_user(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    auth_of(&state)?;
-    let user = caller(&req)?;
+async fn current_user(call: Call) -> ApiResult<HttpResponse> {
+    let user = call.caller()?;
     Ok(HttpResponse::Ok().json(json!({"is_basic_auth": true, "user": user_json(&user)})))
 }
 
-async fn list_users(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
+async fn list_users(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
     let mut users = Vec::new();
     for user in auth.store.list_users().await? {
         let roles = roles_json(auth, &user).await?;
@@ -201,19 +234,15 @@ async fn roles_json(auth: &Auth, user: &User) -> ApiResult<Vec<Value>> {
     Ok(roles.into_iter().map(|(_, r)| r).collect())
 }
 
-async fn update_password(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let username = param(&params, "username")?;
-    let password = param(&params, "password")?;
-    let sender = caller(&req)?;
+async fn update_password(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let username = call.param("username")?;
+    let password = call.param("password")?;
+    let sender = call.caller()?;
     if sender.username == username {
         // Self-service must prove the current password.
-        let current = params
+        let current = call
+            .params
             .get("current_password")
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
@@ -241,15 +270,10 @@ async fn update_password(
     Ok(empty())
 }
 
-async fn update_admin(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let username = param(&params, "username")?;
-    let is_admin = match params.get("is_admin") {
+async fn update_admin(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let username = call.param("username")?;
+    let is_admin = match call.params.get("is_admin") {
         Some(Value::Bool(b)) => *b,
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
@@ -259,7 +283,7 @@ async fn update_admin(
             )))
         }
         None => {
-            param(&params, "is_admin")?;
+            call.param("is_admin")?;
             false
         }
     };
@@ -268,14 +292,10 @@ async fn update_admin(
     Ok(empty())
 }
 
-async fn delete_user(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let username = param(&request_params(&req, &body), "username")?;
-    if caller(&req)?.username == username {
+async fn delete_user(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let username = call.param("username")?;
+    if call.caller()?.username == username {
         return Err(ApiError::bad_request(
             "Users cannot delete their own account. Ask another admin to delete this user instead.",
         ));
@@ -293,16 +313,11 @@ pub fn grant_target(params: &Map<String, Value>) -> ApiResult<(String, String)> 
     Ok((resource_type, resource_id))
 }
 
-async fn grant(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let username = param(&params, "username")?;
-    let (resource_type, resource_id) = grant_target(&params)?;
-    let permission = grantable(&resource_type, &param(&params, "permission")?)?;
+async fn grant(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let username = call.param("username")?;
+    let (resource_type, resource_id) = grant_target(&call.params)?;
+    let permission = grantable(&resource_type, &call.param("permission")?)?;
     let user = auth.store.get_user(&username).await?;
     auth.store
         .grant(&user, &resource_type, &resource_id, permission, false)
@@ -310,15 +325,10 @@ async fn grant(
     Ok(empty())
 }
 
-async fn revoke(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let username = param(&params, "username")?;
-    let (resource_type, resource_id) = grant_target(&params)?;
+async fn revoke(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let username = call.param("username")?;
+    let (resource_type, resource_id) = grant_target(&call.params)?;
     let user = auth.store.get_user(&username).await?;
     auth.store
         .revoke(&user, &resource_type, &resource_id)
@@ -326,15 +336,10 @@ async fn revoke(
     Ok(empty())
 }
 
-async fn get_permission(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let username = param(&params, "username")?;
-    let (resource_type, resource_id) = grant_target(&params)?;
+async fn get_permission(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let username = call.param("username")?;
+    let (resource_type, resource_id) = grant_target(&call.params)?;
     let user = auth.store.get_user(&username).await?;
     let permission = if user.is_admin {
         Permission::Manage
@@ -379,24 +384,15 @@ async fn permissions_json(auth: &Auth, user: &User) -> ApiResult<Value> {
     Ok(json!({"is_admin": user.is_admin, "permissions": rows}))
 }
 
-async fn list_permissions(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let username = param(&request_params(&req, &body), "username")?;
-    let user = auth.store.get_user(&username).await?;
+async fn list_permissions(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let user = call.named_user().await?;
     Ok(HttpResponse::Ok().json(permissions_json(auth, &user).await?))
 }
 
-async fn current_permissions(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let user = caller(&req)?;
-    let user = auth.store.get_user(&user.username).await?;
+async fn current_permissions(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let user = auth.store.get_user(&call.caller()?.username).await?;
     Ok(HttpResponse::Ok().json(permissions_json(auth, &user).await?))
 }
 
@@ -446,19 +442,14 @@ fn assignment_json(a: &Assignment) -> Value {
     json!({"id": a.id, "user_id": a.user_id, "role_id": a.role_id})
 }
 
-async fn create_role(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let name = param(&params, "name")?;
-    let workspace = param(&params, "workspace")?;
+async fn create_role(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let name = call.param("name")?;
+    let workspace = call.param("workspace")?;
     if workspace.trim().is_empty() {
         return Err(ApiError::invalid_parameter("Workspace cannot be empty."));
     }
-    let description = match params.get("description") {
+    let description = match call.params.get("description") {
         None | Some(Value::Null) => None,
         Some(Value::String(d)) => Some(d.as_str()),
         Some(_) => {
@@ -474,27 +465,15 @@ async fn create_role(
     Ok(HttpResponse::Ok().json(json!({"role": role_json(&role)})))
 }
 
-async fn get_role(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let role = auth
-        .store
-        .get_role(int_param(&request_params(&req, &body), "role_id")?)
-        .await?;
+async fn get_role(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let role = auth.store.get_role(call.int("role_id")?).await?;
     Ok(HttpResponse::Ok().json(json!({"role": role_json(&role)})))
 }
 
-async fn list_roles(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let workspace = params.get("workspace").and_then(Value::as_str);
+async fn list_roles(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let workspace = call.params.get("workspace").and_then(Value::as_str);
     if workspace.is_some_and(|w| w.trim().is_empty()) {
         return Err(ApiError::invalid_parameter(
             "Parameter 'workspace' must be a non-empty string when provided.",
@@ -504,16 +483,11 @@ async fn list_roles(
     Ok(HttpResponse::Ok().json(json!({"roles": roles.iter().map(role_json).collect::<Vec<_>>()})))
 }
 
-async fn update_role(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let role_id = int_param(&params, "role_id")?;
+async fn update_role(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let role_id = call.int("role_id")?;
     let text = |key: &str| -> ApiResult<Option<String>> {
-        match params.get(key) {
+        match call.params.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(_) => Err(ApiError::invalid_parameter(format!(
@@ -534,30 +508,19 @@ async fn update_role(
     Ok(HttpResponse::Ok().json(json!({"role": role_json(&role)})))
 }
 
-async fn delete_role(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    auth.store
-        .delete_role(int_param(&request_params(&req, &body), "role_id")?)
-        .await?;
+async fn delete_role(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    auth.store.delete_role(call.int("role_id")?).await?;
     Ok(empty())
 }
 
-async fn add_role_permission(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let role_id = int_param(&params, "role_id")?;
-    let resource_type = param(&params, "resource_type")?;
-    let pattern = param(&params, "resource_pattern")?;
+async fn add_role_permission(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let role_id = call.int("role_id")?;
+    let resource_type = call.param("resource_type")?;
+    let pattern = call.param("resource_pattern")?;
     valid_pattern(&resource_type, &pattern).map_err(ApiError::invalid_parameter)?;
-    let level = grantable(&resource_type, &param(&params, "permission")?)?;
+    let level = grantable(&resource_type, &call.param("permission")?)?;
     let rp = auth
         .store
         .add_role_permission(role_id, &resource_type, &pattern, level)
@@ -565,94 +528,57 @@ async fn add_role_permission(
     Ok(HttpResponse::Ok().json(json!({"role_permission": role_permission_json(&rp)})))
 }
 
-async fn remove_role_permission(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let id = int_param(&request_params(&req, &body), "role_permission_id")?;
+async fn remove_role_permission(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let id = call.int("role_permission_id")?;
     auth.store.remove_role_permission(id).await?;
     Ok(empty())
 }
 
-async fn list_role_permissions(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let role_id = int_param(&request_params(&req, &body), "role_id")?;
+async fn list_role_permissions(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let role_id = call.int("role_id")?;
     let perms = auth.store.list_role_permissions(role_id).await?;
     Ok(HttpResponse::Ok().json(
         json!({"role_permissions": perms.iter().map(role_permission_json).collect::<Vec<_>>()}),
     ))
 }
 
-async fn update_role_permission(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let id = int_param(&params, "role_permission_id")?;
+async fn update_role_permission(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let id = call.int("role_permission_id")?;
     let current = auth.store.role_permission(id).await?;
-    let level = grantable(&current.resource_type, &param(&params, "permission")?)?;
+    let level = grantable(&current.resource_type, &call.param("permission")?)?;
     let rp = auth.store.update_role_permission(id, level).await?;
     Ok(HttpResponse::Ok().json(json!({"role_permission": role_permission_json(&rp)})))
 }
 
-async fn assign_role(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let user = auth.store.get_user(&param(&params, "username")?).await?;
-    let assignment = auth
-        .store
-        .assign_role(&user, int_param(&params, "role_id")?)
-        .await?;
+async fn assign_role(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let user = auth.store.get_user(&call.param("username")?).await?;
+    let assignment = auth.store.assign_role(&user, call.int("role_id")?).await?;
     Ok(HttpResponse::Ok().json(json!({"assignment": assignment_json(&assignment)})))
 }
 
-async fn unassign_role(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let params = request_params(&req, &body);
-    let user = auth.store.get_user(&param(&params, "username")?).await?;
+async fn unassign_role(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let user = auth.store.get_user(&call.param("username")?).await?;
     auth.store
-        .unassign_role(&user, int_param(&params, "role_id")?)
+        .unassign_role(&user, call.int("role_id")?)
         .await?;
     Ok(empty())
 }
 
-async fn list_user_roles(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let user = auth
-        .store
-        .get_user(&param(&request_params(&req, &body), "username")?)
-        .await?;
+async fn list_user_roles(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let user = auth.store.get_user(&call.param("username")?).await?;
     let roles = auth.store.user_roles(&user).await?;
     Ok(HttpResponse::Ok().json(json!({"roles": roles.iter().map(role_json).collect::<Vec<_>>()})))
 }
 
-async fn list_role_users(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<AppState>,
-) -> ApiResult<HttpResponse> {
-    let auth = auth_of(&state)?;
-    let role_id = int_param(&request_params(&req, &body), "role_id")?;
+async fn list_role_users(call: Call) -> ApiResult<HttpResponse> {
+    let auth = &call.auth;
+    let role_id = call.int("role_id")?;
     let assignments = auth.store.role_users(role_id).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"assignments": assignments.iter().map(assignment_json).collect::<Vec<_>>()})))

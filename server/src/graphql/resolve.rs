@@ -559,14 +559,20 @@ impl Resolver<'_> {
     }
 
     async fn search_datasets(&self, input: &Map<String, Json>) -> Result<Data, ApiError> {
-        let ids: Vec<String> = str_list(input, "experimentIds")
-            .into_iter()
+        let requested = str_list(input, "experimentIds");
+        let ids: Vec<String> = requested
+            .iter()
             .filter(|id| {
                 self.access
                     .as_ref()
                     .is_none_or(|a| a.experiment(id, Action::Read))
             })
+            .cloned()
             .collect();
+        if ids.is_empty() && !requested.is_empty() {
+            // Nothing the caller may read: an empty answer, not a "no ids" error.
+            return Ok(response(vec![("datasetSummaries", Data::List(Vec::new()))]));
+        }
         let summaries = crate::handlers::ui_api::dataset_summaries(self.state, &ids).await?;
         Ok(response(vec![(
             "datasetSummaries",
