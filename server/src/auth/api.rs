@@ -194,7 +194,7 @@ async fn get_user(call: Call) -> ApiResult<HttpResponse> {
 
 async fn current_user(call: Call) -> ApiResult<HttpResponse> {
     let user = call.caller()?;
-    Ok(HttpResponse::Ok().json(json!({"is_basic_auth": true, "user": user_json(&user)})))
+    Ok(HttpResponse::Ok().json(json!({"is_basic_auth": true, "user": user_json(user)})))
 }
 
 async fn list_users(call: Call) -> ApiResult<HttpResponse> {
