@@ -13,8 +13,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 logs=$(mktemp -d)
 failed_steps=()
+# Seconds per step, printed before the total (where CI time goes).
+step_times=()
 
 # Installs (each a no-op when already done).
+installs_started=$SECONDS
 scripts/setup-python.sh || exit 1
 eval "$(scripts/setup-libtorch.sh --env)" || exit 1
 scripts/setup-s3s.sh || exit 1
@@ -26,6 +29,7 @@ scripts/setup-deny.sh >/dev/null || exit 1
 FERROFLOW_UI_DIR=$(scripts/setup-ui.sh) || exit 1
 export FERROFLOW_UI_DIR
 scripts/setup-browser.sh || exit 1
+step_times+=("installs=$((SECONDS - installs_started))s")
 # The browser suite must not skip when chromium or playwright is missing.
 export FERROFLOW_REQUIRE_BROWSER=1
 # The S3 tests must not skip when the s3s-fs test server is missing.
@@ -39,9 +43,11 @@ export MNIST_DIR=${MNIST_DIR:-$(cd .. && pwd)/shared/data/mnist}
 step() {
   local name=$1; shift
   echo "=== $name: $*"
+  local started=$SECONDS
   if ! "$@" 2>&1 | tee "$logs/$name.log"; then
     failed_steps+=("$name")
   fi
+  step_times+=("$name=$((SECONDS - started))s")
 }
 
 step fmt cargo fmt --all -- --check
@@ -79,5 +85,6 @@ if [ ${#failed_steps[@]} -gt 0 ]; then
   echo "failed steps: ${failed_steps[*]}"
   [ "${cfailed:-0}" -gt 0 ] || cfailed=${#failed_steps[@]}
 fi
+echo "step times: ${step_times[*]}"
 echo "total: ${passed:-0} passed, ${cfailed:-0} failed"
 [ ${#failed_steps[@]} -eq 0 ]
